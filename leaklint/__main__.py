@@ -1,0 +1,6 @@
+"""`python -m leaklint`."""
+import sys
+
+from leaklint.cli import main
+
+sys.exit(main())

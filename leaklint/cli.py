@@ -1,0 +1,169 @@
+"""Command line: argument parsing and exit statuses only; the work is in leaklint.api.
+
+Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from typing import List, Optional, Sequence, TextIO
+
+from leaklint import __version__
+from leaklint.api import lint_paths
+from leaklint.config import ConfigError, Settings, check_code_prefix, load_settings
+from leaklint.diagnostics import Diagnostic
+from leaklint.docs import render_rule
+from leaklint.report import FORMATS, ReportOptions
+from leaklint.report.text import write_statistics
+from leaklint.rules import all_rules, rules_by_code
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _codes(value: str) -> List[str]:
+    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
+    for code in codes:
+        try:
+            check_code_prefix(code)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return codes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leaklint",
+        description="Find leak-prone concurrency patterns: unbounded parallelism, unclosed "
+        "resources, repeated subscriptions and unbounded buffers.",
+    )
+    parser.add_argument("--version", action="version", version=f"leaklint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="lint files and folders (default: the current folder)")
+    check.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or folders; - reads stdin")
+    check.add_argument("--select", type=_codes, metavar="CODES", help="comma-separated codes or prefixes to run instead of the defaults")
+    check.add_argument("--extend-select", type=_codes, metavar="CODES", help="codes or prefixes to run as well")
+    check.add_argument("--ignore", type=_codes, metavar="CODES", help="codes or prefixes not to report")
+    check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
+    check.add_argument("--config", metavar="PATH", help="pyproject.toml (or a TOML file) to read instead of searching")
+    check.add_argument("--stdin-filename", metavar="NAME", help="the name to report for - (stdin)")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--statistics", action="store_true", help="print the number of findings per code")
+    check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
+    check.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of internal errors")
+
+    rule = sub.add_parser("rule", help="explain one rule")
+    rule.add_argument("code", metavar="CODE")
+
+    rules = sub.add_parser("rules", help="list every rule")
+    rules.add_argument("--format", choices=["text", "json"], default="text")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    changes = {}
+    if args.select is not None:
+        changes["select"] = tuple(args.select)
+    if args.extend_select:
+        changes["extend_select"] = settings.extend_select + tuple(args.extend_select)
+    if args.ignore:
+        changes["ignore"] = settings.ignore + tuple(args.ignore)
+    return settings.with_overrides(**changes) if changes else settings
+
+
+def _use_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def run_check(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args)
+    stdin = None
+    if "-" in args.paths:
+        stdin = sys.stdin.buffer.read()
+    results = lint_paths(args.paths, settings, stdin=stdin, stdin_filename=args.stdin_filename)
+    diagnostics: List[Diagnostic] = [d for r in results for d in r.diagnostics]
+    options = ReportOptions(color=args.format == "text" and _use_color(out), quiet=args.quiet, files=len(results))
+    FORMATS[args.format](diagnostics, out, options)
+    if args.statistics:
+        write_statistics(diagnostics, out if args.format == "text" else sys.stderr)
+    if diagnostics and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def run_rule(code: str, out: TextIO) -> int:
+    rule = rules_by_code().get(code.strip().upper())
+    if rule is None:
+        raise UsageError(f"unknown rule {code!r}; `leaklint rules` lists them")
+    out.write(render_rule(rule))
+    return EXIT_CLEAN
+
+
+def run_rules(fmt: str, out: TextIO) -> int:
+    rules = all_rules()
+    if fmt == "json":
+        data = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "default": r.default,
+                "fix": r.fix_applicability.value if r.fix_applicability else None,
+                "summary": r.summary,
+            }
+            for r in rules
+        ]
+        json.dump(data, out, indent=2)
+        out.write("\n")
+        return EXIT_CLEAN
+    width = max(len(r.name) for r in rules)
+    for r in rules:
+        default = "on " if r.default else "off"
+        fix = (r.fix_applicability.value if r.fix_applicability else "-").ljust(9)
+        out.write(f"{r.code}  {r.name.ljust(width)}  {default}  {fix}  {r.summary}\n")
+    return EXIT_CLEAN
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on usage errors, as argparse does
+    out = sys.stdout
+    try:
+        if args.command == "check":
+            return run_check(args, out)
+        if args.command == "rule":
+            return run_rule(args.code, out)
+        if args.command == "rules":
+            return run_rules(args.format, out)
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    except ConfigError as exc:
+        print(f"leaklint: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except UsageError as exc:
+        print(f"leaklint: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # `leaklint check | head`: stop quietly, and keep Python from complaining at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("leaklint: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in leaklint: say so in one line, traceback on request
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        print(f"leaklint: internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,93 @@
+"""What a rule reports: findings on nodes, and diagnostics with positions for reporters."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Optional, Tuple, Union
+
+import libcst as cst
+
+
+class Applicability(str, enum.Enum):
+    """How far a fix may be trusted (ruff's model).
+
+    safe: keeps behaviour on every path except the leak; applied by --fix.
+    unsafe: may change behaviour; applied only with --unsafe-fixes.
+    suggested: no automatic edit, a description a person can follow.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    SUGGESTED = "suggested"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace `old` (a node of the parsed module) by `new`.
+
+    `new` may be a node, `cst.RemovalSentinel.REMOVE` or a `cst.FlattenSentinel`.
+    Edits live only in memory: the fix engine applies them to the module they were
+    made against.
+    """
+
+    old: cst.CSTNode
+    new: Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: Applicability
+    description: str
+    edits: Tuple[Edit, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"applicability": self.applicability.value, "description": self.description}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's report before positions are known: the node to blame."""
+
+    code: str
+    message: str
+    node: cst.CSTNode
+    fix: Optional[Fix] = None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One reported leak. `line`/`column` are 1-based; `end_column` points just past
+    the last character (as ruff and SARIF). `cell` is set for notebooks, and then
+    `line` counts within that cell."""
+
+    code: str
+    name: str
+    message: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fix: Optional[Fix] = None
+    cell: Optional[int] = None
+    # the finding's node, kept so the fix engine can apply edits; never serialised
+    node: Optional[cst.CSTNode] = field(default=None, compare=False, repr=False)
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.cell or 0, self.line, self.column, self.code, self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "fix": self.fix.to_dict() if self.fix else None,
+        }
+        if self.cell is not None:
+            data["cell"] = self.cell
+        return data

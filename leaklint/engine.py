@@ -1,0 +1,322 @@
+"""Lint one file: decode, pre-filter, parse once, walk once with every selected rule,
+then turn findings into diagnostics (positions, noqa)."""
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
+
+import libcst as cst
+
+from leaklint.analysis.positions import compute_positions
+from leaklint.analysis.scopes import Scope
+from leaklint.analysis.walk import SCOPE_NODES, iter_children
+from leaklint.config import Settings, expand_codes
+from leaklint.context import FileContext
+from leaklint.diagnostics import Diagnostic, Finding
+from leaklint.rules import Rule, all_rules, rules_by_code
+
+PARSE_ERROR = "LL001"
+
+_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_FILE_NOQA = re.compile(
+    r"^[ \t]*#[ \t]*leaklint[ \t]*:[ \t]*noqa(?::[ \t]*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_MENTIONS_LEAKLINT = re.compile("leaklint", re.IGNORECASE)
+_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+
+
+
+@dataclass
+class SourceFile:
+    """A file's text as Python reads it, plus what a fixer needs to write it back."""
+
+    path: str
+    text: str
+    encoding: str = "utf-8"
+    # for notebooks: maps a line of `text` to (cell, line in cell); set by the notebook reader
+    line_map: Optional[Callable[[int], Tuple[Optional[int], int]]] = None
+    is_notebook: bool = False
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+    module: Optional[cst.Module] = None  # kept for the fix engine when it asks
+
+
+class DecodeError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def decode_source(data: bytes) -> Tuple[str, str]:
+    """Decode as Python does: BOM, then a PEP 263 coding cookie, else UTF-8.
+    Returns (text, encoding); raises DecodeError with a 1-based line."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        # a bad or unknown cookie: it sits on line 1 or 2
+        first_two = data.split(b"\n", 2)[:2]
+        line = 2 if len(first_two) == 2 and b"coding" in first_two[1] and b"coding" not in first_two[0] else 1
+        raise DecodeError(line, str(exc.msg if getattr(exc, "msg", None) else exc)) from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DecodeError(line, f"cannot decode as {encoding}: {exc.reason} at byte {exc.start}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, encoding
+
+
+class _Dispatch:
+    """visit_/leave_ handlers of the selected rules, indexed by node type."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.visit: Dict[type, List[Callable]] = {}
+        self.leave: Dict[type, List[Callable]] = {}
+        for rule in rules:
+            for attr in dir(type(rule)):
+                if attr.startswith("visit_"):
+                    table, name = self.visit, attr[6:]
+                elif attr.startswith("leave_"):
+                    table, name = self.leave, attr[6:]
+                else:
+                    continue
+                node_type = getattr(cst, name, None)
+                if not isinstance(node_type, type) or not issubclass(node_type, cst.CSTNode):
+                    raise TypeError(f"{type(rule).__name__}.{attr}: libcst has no node type {name!r}")
+                table.setdefault(node_type, []).append(getattr(rule, attr))
+
+
+def _walk(module: cst.Module, ctx: FileContext, dispatch: _Dispatch) -> None:
+    """One pre-order walk with enter/leave events, keeping ctx.stack and ctx.scope."""
+    visit, leave = dispatch.visit, dispatch.leave
+    stack = ctx.stack
+    # explicit stack of (node, children iterator) to survive deep nesting
+    stack.append(module)
+    for handler in visit.get(cst.Module, ()):
+        handler(module)
+    work: List[Tuple[cst.CSTNode, Iterable]] = [(module, iter_children(module))]
+    while work:
+        node, children = work[-1]
+        child = next(children, None)
+        if child is None:
+            work.pop()
+            for handler in leave.get(type(node), ()):
+                handler(node)
+            stack.pop()
+            if ctx.scope.node is node:
+                ctx.scope = ctx.scope.parent or ctx.scope
+            continue
+        stack.append(child)
+        if type(child) in SCOPE_NODES:
+            scope = Scope(child, ctx.scope)
+            ctx.scopes[child] = scope
+            ctx.scope = scope
+        for handler in visit.get(type(child), ()):
+            handler(child)
+        work.append((child, iter_children(child)))
+
+
+def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type[Rule]]:
+    enabled = settings.enabled_codes()
+    return [
+        r for r in all_rules()
+        if r.code in enabled and r.code != PARSE_ERROR and (notebook or not r.notebook_only)
+    ]
+
+
+_trigger_cache: Dict[Tuple, Optional["re.Pattern[str]"]] = {}
+
+
+def trigger_pattern(rules: Sequence[Type[Rule]], settings: Settings) -> Optional["re.Pattern[str]"]:
+    """One regex matching any trigger of `rules`; None when some rule cannot tell
+    (then every file is parsed)."""
+    key = (tuple(r.code for r in rules), settings)
+    if key not in _trigger_cache:
+        knowledge = settings.knowledge()
+        words = set()
+        pattern: Optional[re.Pattern[str]] = None
+        always = False
+        for rule in rules:
+            found = list(rule.triggers(knowledge))
+            if not found:
+                always = True
+                break
+            words.update(found)
+        if not always and words:
+            pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+        elif not always:
+            pattern = re.compile(r"(?!x)x")  # no rule selected: nothing can match
+        _trigger_cache[key] = pattern
+    return _trigger_cache[key]
+
+
+def file_noqa_codes(text: str) -> Optional[frozenset]:
+    """Codes a file-level `# leaklint: noqa[: codes]` silences; an empty set means all.
+    None when there is no such comment."""
+    if "leaklint" not in text and _MENTIONS_LEAKLINT.search(text) is None:
+        return None
+    found = None
+    for match in _FILE_NOQA.finditer(text):
+        codes = match.group("codes")
+        if codes is None:
+            return frozenset()
+        found = (found or frozenset()) | frozenset(c.upper() for c in _CODE.findall(codes))
+    return found
+
+
+def _line_noqa(line: str, code: str) -> bool:
+    if "noqa" not in line.lower():
+        return False
+    for match in _NOQA.finditer(line):
+        codes = match.group("codes")
+        if codes is None:
+            return True
+        if any(code.startswith(c.upper()) for c in _CODE.findall(codes)):
+            return True
+    return False
+
+
+def _suppressed(code: str, file_codes: Optional[frozenset]) -> bool:
+    if file_codes is None:
+        return False
+    return not file_codes or any(code.startswith(c) for c in file_codes)
+
+
+def lint_text(source: SourceFile, settings: Settings) -> FileResult:
+    """Lint decoded source text."""
+    result = FileResult(source.path)
+    text = source.text
+    file_codes = file_noqa_codes(text)
+    if file_codes is not None and not file_codes:
+        return result
+    enabled = settings.enabled_codes()
+    rules = selected_rules(settings, notebook=source.is_notebook)
+
+    if "\x00" in text:  # CPython refuses these too; libcst would not
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        _parse_error(result, source, settings, line, 1, "source contains a NUL byte", file_codes)
+        return result
+    # Files that hold none of the selected rules' trigger words are never parsed, so a
+    # syntax error in them is not reported either (issue 9: parse only what can match).
+    if rules:
+        pattern = trigger_pattern(rules, settings)
+        if pattern is not None and pattern.search(text) is None:
+            return result
+    elif PARSE_ERROR not in enabled:  # LL001 alone selected: a syntax check of every file
+        return result
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        line, column, message = _syntax_error_details(text, exc)
+        _parse_error(result, source, settings, line, column, f"syntax error: {message}", file_codes)
+        return result
+    except RecursionError:
+        _parse_error(result, source, settings, 1, 1, "syntax error: too deeply nested for the parser", file_codes)
+        return result
+    except Exception as exc:  # the native parser reports some syntax errors as other types
+        _parse_error(result, source, settings, 1, 1, f"syntax error: {_first_line(str(exc))}", file_codes)
+        return result
+
+    if not rules:
+        return result
+    ctx = FileContext(source.path, text, module, settings, settings.knowledge(), is_notebook=source.is_notebook)
+    instances = [rule(ctx) for rule in rules]
+    try:
+        _walk(module, ctx, _Dispatch(instances))
+    except RecursionError:
+        _parse_error(result, source, settings, 1, 1, "too deeply nested to analyse", file_codes)
+        return result
+    if not ctx.findings:
+        return result
+    result.module = module
+    result.diagnostics = _to_diagnostics(ctx.findings, source, module, enabled, file_codes)
+    return result
+
+
+def _syntax_error_details(text: str, exc: cst.ParserSyntaxError) -> Tuple[int, int, str]:
+    """Where and why, as CPython says it when it agrees the file is invalid: its
+    positions and messages ("'(' was never closed") beat the native parser's
+    ("expected one of ), *, **, NAME" a line later). Parsing only, never compiled."""
+    try:
+        ast.parse(text)
+    except SyntaxError as err:
+        if err.lineno:
+            return err.lineno, max(err.offset or 1, 1), err.msg
+    except Exception:  # RecursionError, MemoryError: keep libcst's account
+        pass
+    return exc.raw_line, exc.raw_column + 1, _first_line(exc.message)
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "syntax error"
+
+
+def _parse_error(result: FileResult, source: SourceFile, settings: Settings, line: int, column: int,
+                 message: str, file_codes: Optional[frozenset]) -> None:
+    # reported whatever is selected (as ruff's syntax errors), unless explicitly ignored
+    if PARSE_ERROR in expand_codes(settings.ignore) or _suppressed(PARSE_ERROR, file_codes):
+        return
+    rule = rules_by_code()[PARSE_ERROR]
+    cell, cell_line = source.line_map(line) if source.line_map else (None, line)
+    result.diagnostics.append(
+        Diagnostic(PARSE_ERROR, rule.name, message, source.path,
+                   cell_line, max(column, 1), cell_line, max(column, 1), cell=cell)
+    )
+
+
+def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Module,
+                    enabled: frozenset, file_codes: Optional[frozenset]) -> List[Diagnostic]:
+    positions = compute_positions(module)
+    lines = source.text.splitlines()
+    names = {code: rule.name for code, rule in rules_by_code().items()}
+    seen = set()
+    out: List[Diagnostic] = []
+    for finding in findings:
+        if finding.code not in enabled or _suppressed(finding.code, file_codes):
+            continue
+        (line, col), (end_line, end_col) = positions.get(finding.node, ((1, 0), (1, 0)))
+        if 0 < line <= len(lines) and _line_noqa(lines[line - 1], finding.code):
+            continue
+        key = (finding.code, line, col, end_line, end_col, finding.message)
+        if key in seen:  # two rules' walks may meet the same node; report a leak once
+            continue
+        seen.add(key)
+        cell = None
+        if source.line_map is not None:
+            cell, line = source.line_map(line)
+            end_cell, end_line = source.line_map(end_line)
+            if end_cell != cell:
+                end_line, end_col = line, col
+        out.append(Diagnostic(finding.code, names[finding.code], finding.message, source.path,
+                              line, col + 1, end_line, end_col + 1, finding.fix, cell=cell, node=finding.node))
+    out.sort(key=Diagnostic.sort_key)
+    return out
+
+
+def lint_bytes(data: bytes, path: str, settings: Settings) -> FileResult:
+    """Lint a Python file's raw bytes."""
+    try:
+        text, encoding = decode_source(data)
+    except DecodeError as exc:
+        result = FileResult(path)
+        _parse_error(result, SourceFile(path, ""), settings, exc.line, 1, exc.message, None)
+        return result
+    return lint_text(SourceFile(path, text, encoding), settings)
+
+
+def report_unreadable(path: str, exc: OSError, settings: Settings) -> FileResult:
+    """A file that vanished or cannot be read between discovery and reading."""
+    result = FileResult(path)
+    _parse_error(result, SourceFile(path, ""), settings, 1, 1, f"cannot read file: {exc.strerror or exc}", None)
+    return result

@@ -1,0 +1,115 @@
+"""The API knowledge the rules consult, merged with the user's `[tool.leaklint.*]` tables.
+
+Each table lives in its own module (limits, resources, subscriptions, buffers, tasks) as
+plain data; rules never hard-code API names. Names are qualified names as the resolver
+produces them (`asyncio.Semaphore`), including the re-exported spellings users write.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from leaklint.knowledge import buffers as _buffers
+from leaklint.knowledge import limits as _limits
+from leaklint.knowledge import resources as _resources
+from leaklint.knowledge import subscriptions as _subscriptions
+from leaklint.knowledge import tasks as _tasks
+from leaklint.knowledge.specs import BufferParam, LimitParam, ResourceSpec, SubscriptionSpec
+
+__all__ = ["Knowledge", "LimitParam", "ResourceSpec", "SubscriptionSpec", "BufferParam", "last_component"]
+
+
+def last_component(qualified: str) -> str:
+    return qualified.rsplit(".", 1)[-1]
+
+
+def _index(specs: Iterable[Any]) -> Dict[str, Tuple[Any, ...]]:
+    table: Dict[str, List[Any]] = {}
+    for spec in specs:
+        table.setdefault(spec.callable, []).append(spec)
+    return {k: tuple(v) for k, v in table.items()}
+
+
+def _unbounded_values(raw: Iterable[Any]) -> Tuple[Any, ...]:
+    out: List[Any] = []
+    for value in raw:
+        if isinstance(value, str):
+            if value == "None":
+                out.append(None)
+            elif value.lower() in ("inf", "infinity"):
+                out.append(float("inf"))
+        else:
+            out.append(value)
+    return tuple(out)
+
+
+@dataclass
+class Knowledge:
+    """All tables, built-in plus user-declared."""
+
+    limits: Dict[str, Tuple[LimitParam, ...]] = field(default_factory=dict)
+    resources: Dict[str, Tuple[ResourceSpec, ...]] = field(default_factory=dict)
+    subscriptions: Dict[str, Tuple[SubscriptionSpec, ...]] = field(default_factory=dict)
+    buffers: Dict[str, Tuple[BufferParam, ...]] = field(default_factory=dict)
+    task_factories: frozenset = frozenset()
+    loop_factories: frozenset = frozenset()
+    loop_task_methods: frozenset = frozenset()
+    _short: Dict[str, frozenset] = field(default_factory=dict, repr=False)
+
+    def short_names(self, table: str) -> frozenset:
+        """Last components of the callables in a table (`limits`, `resources`, ...):
+        what a call's name must end with to be worth resolving."""
+        names = self._short.get(table)
+        if names is None:
+            names = frozenset(last_component(name) for name in getattr(self, table))
+            self._short[table] = names
+        return names
+
+    @classmethod
+    def build(
+        cls,
+        user_resources: Optional[Dict[str, Any]] = None,
+        user_limits: Optional[Dict[str, Any]] = None,
+        user_subscriptions: Optional[Dict[str, Any]] = None,
+        user_buffers: Optional[Dict[str, Any]] = None,
+    ) -> "Knowledge":
+        """Built-in tables plus the (already validated) user tables."""
+        limits = list(_limits.LIMITS)
+        for name, entry in (user_limits or {}).items():
+            limits.append(
+                LimitParam(
+                    name,
+                    entry["param"],
+                    entry.get("position"),
+                    unbounded=_unbounded_values(entry.get("unbounded", ())),
+                    note="declared in [tool.leaklint.limits]",
+                )
+            )
+        resources = list(_resources.RESOURCES) + [
+            ResourceSpec(name, tuple(release), note="declared in [tool.leaklint.resources]")
+            for name, release in (user_resources or {}).items()
+        ]
+        subscriptions = list(_subscriptions.SUBSCRIPTIONS) + [
+            SubscriptionSpec(name, channel_arg=entry.get("channel-arg"), note="declared in [tool.leaklint.subscriptions]")
+            for name, entry in (user_subscriptions or {}).items()
+        ]
+        buffers = list(_buffers.BUFFERS) + [
+            BufferParam(
+                name,
+                entry["param"],
+                entry.get("position"),
+                unbounded=_unbounded_values(entry.get("unbounded", ())),
+                maximum=entry.get("max"),
+                note="declared in [tool.leaklint.buffers]",
+            )
+            for name, entry in (user_buffers or {}).items()
+        ]
+        return cls(
+            limits=_index(limits),
+            resources=_index(resources),
+            subscriptions=_index(subscriptions),
+            buffers=_index(buffers),
+            task_factories=frozenset(_tasks.TASK_FACTORIES),
+            loop_factories=frozenset(_tasks.LOOP_FACTORIES),
+            loop_task_methods=frozenset(_tasks.LOOP_TASK_METHODS),
+        )

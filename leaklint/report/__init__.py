@@ -1,0 +1,22 @@
+"""Reporters: formatting only. Each takes the diagnostics of a run and a stream."""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, TextIO
+
+from leaklint.diagnostics import Diagnostic
+from leaklint.report import json_format, text
+
+Reporter = Callable[[List[Diagnostic], TextIO, "ReportOptions"], None]
+
+
+class ReportOptions:
+    def __init__(self, color: bool = False, quiet: bool = False, files: int = 0) -> None:
+        self.color = color
+        self.quiet = quiet
+        self.files = files
+
+
+FORMATS: Dict[str, Reporter] = {
+    "text": text.write,
+    "json": json_format.write,
+}

@@ -1,0 +1,70 @@
+"""Whole-file fixture harness.
+
+A fixture is a source file under tests/fixtures/ whose expected findings are written on
+the offending line: `# error: LL101` (several: `# error: LL101, LL205`). The harness
+lints the file with every rule selected and compares the exact multiset of
+(line, code) pairs, so a missing finding and a false positive both fail. A sidecar
+`<fixture>.toml` holds a `[tool.leaklint]` table for fixtures that need settings.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Counter as CounterT, Tuple
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from leaklint.api import lint_file
+from leaklint.config import Settings, settings_from_table
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SUFFIXES = (".py",)
+EXPECT = re.compile(r"#\s*error:\s*(LL\d{3}(?:\s*,\s*LL\d{3})*)")
+
+Key = Tuple[int, str]
+
+
+def fixture_files():
+    return sorted(p for p in FIXTURES.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+
+
+def expected(path: Path) -> CounterT[Key]:
+    # latin-1 reads any bytes, so fixtures with broken encodings can carry expectations too
+    text = path.read_bytes().decode("latin-1")
+    found: CounterT[Key] = Counter()
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in EXPECT.finditer(line):
+            for code in match.group(1).split(","):
+                found[(number, code.strip())] += 1
+    return found
+
+
+def settings_for(path: Path) -> Settings:
+    sidecar = path.with_name(path.name + ".toml")
+    table = {}
+    if sidecar.exists():
+        table = tomllib.loads(sidecar.read_text(encoding="utf-8")).get("tool", {}).get("leaklint", {})
+    table = dict(table)
+    table.setdefault("select", ["LL"])  # every rule, default-off ones too
+    return settings_from_table(table, sidecar if sidecar.exists() else None, root=path.parent)
+
+
+def actual(path: Path) -> CounterT[Key]:
+    result = lint_file(str(path), settings_for(path))
+    return Counter((d.line, d.code) for d in result.diagnostics)
+
+
+def describe_mismatch(path: Path, want: CounterT[Key], got: CounterT[Key]) -> str:
+    lines = path.read_bytes().decode("latin-1").splitlines()
+    out = [f"{path.relative_to(FIXTURES)}:"]
+    for (line, code), count in sorted((want - got).items()):
+        out.append(f"  missing  {code} on line {line} (x{count}): {lines[line - 1].strip()}")
+    for (line, code), count in sorted((got - want).items()):
+        text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        out.append(f"  unexpected {code} on line {line} (x{count}): {text}")
+    return "\n".join(out)

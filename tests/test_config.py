@@ -1,0 +1,109 @@
+"""[tool.leaklint]: discovery, validation, and exit 2 with file, key and reason."""
+import json
+
+import pytest
+
+from helpers import run_cli
+from leaklint.config import KEYS, ConfigError, Settings, load_settings, settings_from_table
+
+LEAKY = "import asyncio, sys\nsem = asyncio.Semaphore(10**7)\n"
+
+
+def write(tmp_path, body):
+    (tmp_path / "pyproject.toml").write_text(body)
+    (tmp_path / "a.py").write_text(LEAKY)
+
+
+@pytest.mark.parametrize(
+    "body, key, reason",
+    [
+        ("[tool.leaklint]\nselekt = ['LL1']\n", "selekt", "unknown key"),
+        ("[tool.leaklint]\nselect = 'LL1'\n", "select", "expected a list of strings, got a string"),
+        ("[tool.leaklint]\nselect = ['LL999']\n", "select", "unknown rule code or prefix 'LL999'"),
+        ("[tool.leaklint]\nhuge-threshold = 'big'\n", "huge-threshold", "expected a positive integer, got a string"),
+        ("[tool.leaklint]\nhuge-threshold = 0\n", "huge-threshold", "expected a positive integer, got 0"),
+        ("[tool.leaklint]\ndefault-limit = true\n", "default-limit", "expected a positive integer, got a boolean"),
+        ("[tool.leaklint]\nper-file-ignores = { 'tests/*' = ['XX1'] }\n", "per-file-ignores", "unknown rule code"),
+        ("[tool.leaklint.limits]\n'a.b' = { position = 1 }\n", "limits", "missing 'param'"),
+        ("[tool.leaklint.limits]\n'a.b' = { param = 'n', unbounded = ['huge'] }\n", "limits", "'unbounded' values"),
+        ("[tool.leaklint.resources]\n'a.b' = 'close'\n", "resources", "non-empty list of method names"),
+        ("[tool.leaklint.resources]\n'not a name' = ['close']\n", "resources", "is not a dotted name"),
+        ("[tool.leaklint.buffers]\n'a.b' = { param = 'n', max = -1 }\n", "buffers", "must not be negative"),
+        ("[tool.leaklint.subscriptions]\n'a.b' = { channel = 0 }\n", "subscriptions", "unknown key 'channel'"),
+    ],
+)
+def test_bad_config_exit_2_with_key_and_reason(tmp_path, body, key, reason):
+    write(tmp_path, body)
+    proc = run_cli("check", "a.py", cwd=tmp_path)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1, err  # one line
+    assert "pyproject.toml" in err and f"[tool.leaklint] {key}" in err and reason in err
+    assert proc.stdout == b""  # nothing linted
+
+
+def test_invalid_toml_exit_2(tmp_path):
+    write(tmp_path, "[tool.leaklint\nselect = [\n")
+    proc = run_cli("check", "a.py", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert b"invalid TOML" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_missing_config_file_exit_2(tmp_path):
+    write(tmp_path, "")
+    proc = run_cli("check", "--config", "nope.toml", "a.py", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert b"nope.toml: config file not found" in proc.stderr
+
+
+def test_nearest_pyproject_with_section_is_used(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.leaklint]\nhuge-threshold = 100\n")
+    sub = tmp_path / "pkg"
+    sub.mkdir()
+    (sub / "pyproject.toml").write_text("[project]\nname = 'inner'\n")  # no [tool.leaklint]: skipped
+    (sub / "a.py").write_text("import asyncio\nsem = asyncio.Semaphore(500)\n")
+    proc = run_cli("check", "--format", "json", "a.py", cwd=sub)
+    assert [d["code"] for d in json.loads(proc.stdout)] == ["LL101"]
+
+
+def test_config_select_and_cli_override(tmp_path):
+    write(tmp_path, "[tool.leaklint]\nselect = ['LL2']\n")
+    proc = run_cli("check", "--format", "json", "a.py", cwd=tmp_path)
+    assert json.loads(proc.stdout) == []
+    proc = run_cli("check", "--format", "json", "--select", "LL1", "a.py", cwd=tmp_path)
+    assert [d["code"] for d in json.loads(proc.stdout)] == ["LL101"]
+
+
+def test_exclude(tmp_path):
+    write(tmp_path, "[tool.leaklint]\nextend-exclude = ['generated', 'legacy/*.py']\n")
+    for folder in ("generated", "legacy", "src"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "m.py").write_text(LEAKY)
+    proc = run_cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert sorted({d["path"] for d in json.loads(proc.stdout)}) == ["a.py", "src/m.py"]
+
+
+def test_per_file_ignores(tmp_path):
+    write(tmp_path, "[tool.leaklint.per-file-ignores]\n'tests/*' = ['LL1']\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "t.py").write_text(LEAKY)
+    proc = run_cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert [d["path"] for d in json.loads(proc.stdout)] == ["a.py"]
+
+
+def test_every_key_validates_its_default():
+    for key in KEYS:
+        if key.default is not None:
+            assert key.validate(key.default) == key.default
+
+
+def test_defaults_without_config(tmp_path):
+    settings = load_settings(start=tmp_path)
+    assert settings == Settings()
+    assert settings.huge_threshold == 1_000_000
+
+
+def test_config_error_message_names_file_key_reason(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        settings_from_table({"ignore": [1]}, tmp_path / "pyproject.toml")
+    assert str(info.value) == f"{tmp_path / 'pyproject.toml'}: [tool.leaklint] ignore: expected a list of strings, got a list"
