@@ -36,9 +36,18 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
+    """A fix: node edits, plus what the edits need at module level.
+
+    `imports` are import statements as source (`"import asyncio"`, `"from contextlib
+    import closing"`), added once each if the module lacks them; `module_statements`
+    are statements (`"_background_tasks = set()"`) added after the imports once each.
+    A fix with no edits is a suggestion a person follows (its description)."""
+
     applicability: Applicability
     description: str
     edits: Tuple[Edit, ...] = ()
+    imports: Tuple[str, ...] = ()
+    module_statements: Tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {"applicability": self.applicability.value, "description": self.description}

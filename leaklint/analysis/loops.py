@@ -1,0 +1,94 @@
+"""Loops around the node being visited: several rule families ask "is this inside a
+loop, which kind, and does this expression change from one iteration to the next?"."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, List, Optional, Set, Union
+
+import libcst as cst
+
+from leaklint.analysis.walk import walk
+
+if TYPE_CHECKING:
+    from leaklint.context import FileContext
+
+Loop = Union[cst.For, cst.While, cst.CompFor]
+
+_BOUNDARIES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+def enclosing_loops(ctx: "FileContext") -> List[Loop]:
+    """Loops (innermost first) whose body, not header, holds the node being visited,
+    within the current function. A `for` header's iterable runs once, so a node there
+    is not "in" that loop; a comprehension's element is."""
+    loops: List[Loop] = []
+    stack = ctx.stack
+    for index in range(len(stack) - 2, -1, -1):
+        node = stack[index]
+        if isinstance(node, _BOUNDARIES):
+            break
+        child = stack[index + 1]
+        if isinstance(node, (cst.For, cst.While)):
+            if child is node.body:  # not the header, and not the `else:` (runs once)
+                loops.append(node)
+        elif isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            if child is not node.for_in:
+                loops.append(node.for_in)
+    return loops
+
+
+def is_forever(loop: Loop) -> bool:
+    """`while True:` / `while 1:` — runs until something breaks out."""
+    if not isinstance(loop, cst.While):
+        return False
+    test = loop.test
+    if isinstance(test, cst.Name):
+        return test.value == "True"
+    if isinstance(test, cst.Integer):
+        return test.value not in ("0", "0x0", "0o0", "0b0")
+    return False
+
+
+def is_async_for(loop: Loop) -> bool:
+    return isinstance(loop, (cst.For, cst.CompFor)) and loop.asynchronous is not None
+
+
+def target_names(loop: Loop) -> Set[str]:
+    """Names a `for` loop (or comprehension) binds on each iteration."""
+    if isinstance(loop, cst.While):
+        return set()
+    return {n.value for n in walk(loop.target) if isinstance(n, cst.Name)}
+
+
+def assigned_in(loop: Loop) -> Set[str]:
+    """Names (re)bound anywhere in the loop's body: they may change per iteration."""
+    body: Optional[cst.CSTNode] = getattr(loop, "body", None)
+    names: Set[str] = set()
+    if body is None:
+        return names
+    for node in walk(body, into_scopes=False):
+        if isinstance(node, cst.AssignTarget):
+            names.update(n.value for n in walk(node.target) if isinstance(n, cst.Name))
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr)):
+            names.update(n.value for n in walk(node.target) if isinstance(n, cst.Name))
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            names.update(n.value for n in walk(node.target) if isinstance(n, cst.Name))
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            names.update(n.value for n in walk(node.asname.name) if isinstance(n, cst.Name))
+    return names
+
+
+def names_in(expr: cst.CSTNode) -> Set[str]:
+    """Every plain name an expression reads (attribute names excluded)."""
+    return {n.value for n in walk(expr) if isinstance(n, cst.Name)}
+
+
+def varies_with(loop: Loop, expr: cst.CSTNode) -> bool:
+    """Whether `expr` can differ between iterations of `loop`: it reads a loop target
+    or a name bound in the loop's body, or it calls something (unknown: assume yes)."""
+    changing = target_names(loop) | assigned_in(loop)
+    for node in walk(expr):
+        if isinstance(node, cst.Name) and node.value in changing:
+            return True
+        if isinstance(node, (cst.Call, cst.Await, cst.Yield)):
+            return True
+    return False
