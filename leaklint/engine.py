@@ -11,6 +11,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Ty
 
 import libcst as cst
 
+from leaklint.analysis.deep import run_deep
 from leaklint.analysis.positions import compute_positions
 from leaklint.analysis.scopes import Scope
 from leaklint.analysis.walk import SCOPE_NODES, iter_children
@@ -215,18 +216,25 @@ def lint_text(source: SourceFile, settings: Settings) -> FileResult:
             return result
     elif PARSE_ERROR not in enabled:  # LL001 alone selected: a syntax check of every file
         return result
+    # CPython's parser first: it is ~10x cheaper than libcst and guards it. libcst's
+    # native parser can overflow the C stack on nesting CPython refuses (a segfault, not
+    # an exception), and CPython's messages and positions are the ones users know.
+    cpython_error = _cpython_syntax_error(text)
+    if cpython_error is not None and cpython_error.msg in _DEPTH_ERRORS:
+        _report_syntax_error(result, source, settings, cpython_error, file_codes)
+        return result
     try:
         module = cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        line, column, message = _syntax_error_details(text, exc)
-        _parse_error(result, source, settings, line, column, f"syntax error: {message}", file_codes)
+    except Exception as exc:  # ParserSyntaxError, and the native parser's other complaints
+        if cpython_error is not None:
+            _report_syntax_error(result, source, settings, cpython_error, file_codes)
+        elif isinstance(exc, cst.ParserSyntaxError):
+            message = f"syntax error: {_first_line(exc.message)}"
+            _parse_error(result, source, settings, exc.raw_line, exc.raw_column + 1, message, file_codes)
+        else:
+            _parse_error(result, source, settings, 1, 1, f"syntax error: {_first_line(str(exc))}", file_codes)
         return result
-    except RecursionError:
-        _parse_error(result, source, settings, 1, 1, "syntax error: too deeply nested for the parser", file_codes)
-        return result
-    except Exception as exc:  # the native parser reports some syntax errors as other types
-        _parse_error(result, source, settings, 1, 1, f"syntax error: {_first_line(str(exc))}", file_codes)
-        return result
+    # else: CPython may reject syntax newer than itself that libcst reads; go on
 
     if not rules:
         return result
@@ -234,28 +242,38 @@ def lint_text(source: SourceFile, settings: Settings) -> FileResult:
     instances = [rule(ctx) for rule in rules]
     try:
         _walk(module, ctx, _Dispatch(instances))
-    except RecursionError:
+        if not ctx.findings:
+            return result
+        result.diagnostics = _to_diagnostics(ctx.findings, source, module, enabled, file_codes)
+    except RecursionError:  # libcst's codegen recurses; CPython-legal nesting can exceed it
+        result.diagnostics = []
         _parse_error(result, source, settings, 1, 1, "too deeply nested to analyse", file_codes)
         return result
-    if not ctx.findings:
-        return result
     result.module = module
-    result.diagnostics = _to_diagnostics(ctx.findings, source, module, enabled, file_codes)
     return result
 
 
-def _syntax_error_details(text: str, exc: cst.ParserSyntaxError) -> Tuple[int, int, str]:
-    """Where and why, as CPython says it when it agrees the file is invalid: its
-    positions and messages ("'(' was never closed") beat the native parser's
-    ("expected one of ), *, **, NAME" a line later). Parsing only, never compiled."""
+# CPython's own limits on nesting: a file it refuses for these is never given to libcst
+_DEPTH_ERRORS = frozenset({"too many nested parentheses", "too deeply nested"})
+
+
+def _cpython_syntax_error(text: str) -> Optional[SyntaxError]:
+    """CPython's complaint about `text`, or None. Parsing only: nothing is compiled."""
     try:
         ast.parse(text)
     except SyntaxError as err:
-        if err.lineno:
-            return err.lineno, max(err.offset or 1, 1), err.msg
-    except Exception:  # RecursionError, MemoryError: keep libcst's account
-        pass
-    return exc.raw_line, exc.raw_column + 1, _first_line(exc.message)
+        return err
+    except (RecursionError, MemoryError):
+        return SyntaxError("too deeply nested", ("", 1, 1, ""))
+    except ValueError as err:  # e.g. NUL bytes (caught earlier), surrogates
+        return SyntaxError(str(err), ("", 1, 1, ""))
+    return None
+
+
+def _report_syntax_error(result: FileResult, source: SourceFile, settings: Settings, err: SyntaxError,
+                         file_codes: Optional[frozenset]) -> None:
+    message = f"syntax error: {err.msg}" if err.msg not in _DEPTH_ERRORS else f"{err.msg} for the parser"
+    _parse_error(result, source, settings, err.lineno or 1, max(err.offset or 1, 1), message, file_codes)
 
 
 def _first_line(message: str) -> str:
@@ -277,7 +295,7 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
 
 def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Module,
                     enabled: frozenset, file_codes: Optional[frozenset]) -> List[Diagnostic]:
-    positions = compute_positions(module)
+    positions = run_deep(compute_positions, module)
     lines = source.text.splitlines()
     names = {code: rule.name for code, rule in rules_by_code().items()}
     seen = set()
