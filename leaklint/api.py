@@ -9,6 +9,7 @@ touches the cache.
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -138,12 +139,32 @@ def _lint_many(items: Sequence[Tuple[str, bytes]], settings: Settings, jobs: Opt
     workers = worker_count(items, jobs)
     if workers > 1:
         try:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-                chunk = max(1, len(items) // (workers * 8))
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,))
+        except (OSError, NotImplementedError):
+            pool = None  # no processes here (a sandbox, no /dev/shm): lint in this one
+        if pool is not None:
+            try:
+                # small chunks balance big files across workers; map keeps the order
+                chunk = max(1, len(items) // (workers * 32))
                 return list(pool.map(_worker_lint, items, chunksize=chunk))
-        except (OSError, BrokenProcessPool, NotImplementedError):
-            pass  # no processes here (sandbox, no /dev/shm) or a worker died: lint in this one
+            except (OSError, BrokenProcessPool):
+                pass  # a worker was killed (out of memory?): lint in this process instead
+            except KeyboardInterrupt:
+                _stop(pool)
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
     return [portable(lint_source(data, path, settings)) for path, data in items]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C: end the workers now rather than wait for the files they are on."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 _worker_settings: Optional[Settings] = None
@@ -152,6 +173,8 @@ _worker_settings: Optional[Settings] = None
 def _init_worker(settings: Settings) -> None:
     global _worker_settings
     _worker_settings = settings
+    # Ctrl-C is the parent's to handle; workers printing their own tracebacks is noise
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _worker_lint(item: Tuple[str, bytes]) -> FileResult:

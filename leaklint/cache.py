@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -22,6 +23,8 @@ from leaklint.diagnostics import Applicability, Diagnostic, Fix
 
 FOLDER = ".leaklint_cache"
 _FORMAT = 1
+# a cache file no run has written for this long belongs to an old version or config
+STALE_AFTER = 14 * 24 * 3600
 
 
 def content_hash(data: bytes) -> str:
@@ -134,6 +137,14 @@ class Cache:
             except BaseException:
                 os.unlink(tmp)
                 raise
+            self._prune()
         except OSError:
             return
         self.dirty = False
+
+    def _prune(self) -> None:
+        """Drop the files of other versions and configurations not used for a while."""
+        horizon = time.time() - STALE_AFTER
+        for other in self.folder.glob("*.json"):
+            if other != self.file and other.stat().st_mtime < horizon:
+                other.unlink()

@@ -1,6 +1,8 @@
 """The result cache and parallel linting: same output whatever the jobs and the cache,
 misses on every change that can change a result, never a failure of its own."""
 import json
+import os
+import time
 
 import pytest
 
@@ -173,3 +175,21 @@ def test_keep_nodes_lints_in_process_without_the_cache(project, monkeypatch):
     # and the same findings as the cached, parallel path
     plain = api.lint_paths(["pkg"], load_settings(), jobs=2, use_cache=True)
     assert [[d.to_dict() for d in r.diagnostics] for r in plain] == [[d.to_dict() for d in r.diagnostics] for r in results]
+
+
+def test_files_of_other_configurations_are_pruned_when_stale(project):
+    folder = project / ".leaklint_cache"
+    folder.mkdir()
+    old, recent = folder / ("0" * 20 + ".json"), folder / ("1" * 20 + ".json")
+    old.write_text("{}")
+    recent.write_text("{}")
+    month_ago = time.time() - 30 * 24 * 3600
+    os.utime(old, (month_ago, month_ago))
+    assert run_cli("check", "-q", "pkg", cwd=project).returncode == 1
+    assert not old.exists() and recent.exists()
+    assert len(list(folder.glob("*.json"))) == 2  # the recent one and this configuration's
+
+
+def test_jobs_must_be_positive(project):
+    proc = run_cli("check", "--jobs", "0", "pkg", cwd=project)
+    assert proc.returncode == 2 and b"expected a positive integer, got '0'" in proc.stderr
