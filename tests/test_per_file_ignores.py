@@ -1,12 +1,9 @@
 """per-file-ignores and exclude globs, in the CLI and through flake8's own options."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from helpers import REPO, run_cli
+from helpers import run_cli, run_flake8
 from leaklint.discovery import path_matches
 
 LEAKY = "import asyncio, sys\nsem = asyncio.Semaphore(10**7)\n\nasync def f():\n    asyncio.create_task(g())\n"
@@ -86,12 +83,6 @@ def test_statistics_count_per_code_after_ignores(project):
 
 
 # --- the same notions in flake8 (its own options apply to LL codes) ------------------
-
-def run_flake8(*args, cwd):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "flake8", *args], cwd=cwd, capture_output=True, env=env, timeout=120)
-
 
 def test_flake8_per_file_ignores_exclude_and_statistics(project):
     proc = run_flake8("--select", "LL", "--per-file-ignores", "tests/*:LL205 src/pkg/conftest.py:LL1",

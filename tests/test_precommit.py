@@ -12,19 +12,10 @@ from typing import Dict, Sequence
 
 import pytest
 
-from helpers import REPO
+from helpers import LEAKY, REPO
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
 
-LEAKY = (
-    "import asyncio\n"
-    "import sys\n"
-    "\n"
-    "sem = asyncio.Semaphore(sys.maxsize)\n"
-    "\n"
-    "async def main():\n"
-    "    asyncio.create_task(work())\n"
-)
 CLEAN = "import asyncio\n\nsem = asyncio.Semaphore(8)\n"
 
 

@@ -6,23 +6,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from helpers import run_cli
+from helpers import LEAKY, run_cli
 from leaklint.diagnostics import Applicability, Diagnostic, Fix
 from leaklint.docs import rule_url
 from leaklint.report import ReportOptions, github, sarif
 from leaklint.rules import all_rules
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
-
-LEAKY = (
-    "import asyncio\n"
-    "import sys\n"
-    "\n"
-    "sem = asyncio.Semaphore(sys.maxsize)\n"
-    "\n"
-    "async def main():\n"
-    "    asyncio.create_task(work())\n"
-)
 
 
 def validate(document):
