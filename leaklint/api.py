@@ -1,16 +1,31 @@
 """The one path every front end takes: paths -> files -> results.
 
-The CLI, the flake8 plugin and the tests all call these functions."""
+The CLI, the flake8 plugin and the tests all call these functions. `lint_paths` can
+read results from the cache and lint the rest in worker processes; what comes back
+from either is plain data (no libcst node). The fix engine needs the nodes: it calls
+`lint_paths(..., keep_nodes=True)`, which lints every file in this process and never
+touches the cache.
+"""
 from __future__ import annotations
 
-import fnmatch
 import os
-from pathlib import Path
-from typing import Iterable, List, Optional, Union
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
+from leaklint import fingerprint
 from leaklint.config import Settings, expand_codes
-from leaklint.discovery import STDIN, discover
+from leaklint.diagnostics import Diagnostic, Fix
+from leaklint.discovery import STDIN, discover, path_matches
 from leaklint.engine import FileResult, SourceFile, lint_bytes, lint_text, report_unreadable
+
+# With the default --jobs, each worker must have at least this much to lint, or starting
+# it (importing libcst, under spawn) costs more than it saves; most files are dropped by
+# the text pre-filter in well under a millisecond.
+MIN_FILES_PER_WORKER = 8
+MIN_BYTES_PER_WORKER = 256 * 1024
 
 
 def lint_source(source: Union[str, bytes], path: str, settings: Settings) -> FileResult:
@@ -20,7 +35,7 @@ def lint_source(source: Union[str, bytes], path: str, settings: Settings) -> Fil
         result = lint_bytes(source, path, settings)
     else:
         result = lint_text(SourceFile(path, source), settings)
-    return _apply_per_file_ignores(result, settings)
+    return _finish(result, settings)
 
 
 def lint_file(path: str, settings: Settings) -> FileResult:
@@ -28,20 +43,144 @@ def lint_file(path: str, settings: Settings) -> FileResult:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        return report_unreadable(path, exc, settings)
+        return _finish(report_unreadable(path, exc, settings), settings)
     return lint_source(data, path, settings)
 
 
+def _finish(result: FileResult, settings: Settings) -> FileResult:
+    result = _apply_per_file_ignores(result, settings)
+    if result.diagnostics:
+        result.diagnostics = fingerprint.assign(result.diagnostics, settings.root)
+    return result
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] = None,
-               stdin_filename: Optional[str] = None) -> List[FileResult]:
-    """Lint every file under `paths`, in a stable order. `-` stands for `stdin`."""
-    results: List[FileResult] = []
-    for path in discover(paths, settings):
+               stdin_filename: Optional[str] = None, *, jobs: Optional[int] = 1,
+               use_cache: bool = False, keep_nodes: bool = False) -> List[FileResult]:
+    """Lint every file under `paths`, in a stable order (the same whatever `jobs` and
+    the cache). `-` stands for `stdin`.
+
+    jobs: worker processes (None: one per CPU); use_cache: read and write
+    `.leaklint_cache/` in the project root; keep_nodes: keep the libcst nodes and
+    modules for the fix engine (in this process, no cache)."""
+    files = discover(paths, settings)
+    if keep_nodes:
+        return [_lint_one(path, settings, stdin, stdin_filename) for path in files]
+
+    cache = None
+    if use_cache:
+        from leaklint.cache import Cache
+
+        cache = Cache(settings.root, settings)
+    results: List[Optional[FileResult]] = [None] * len(files)
+    todo: List[Tuple[int, str, bytes]] = []
+    for index, path in enumerate(files):
         if path == STDIN:
-            results.append(lint_source(stdin or b"", stdin_filename or STDIN, settings))
+            results[index] = portable(lint_source(stdin or b"", stdin_filename or STDIN, settings))
+            continue
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            results[index] = _finish(report_unreadable(path, exc, settings), settings)
+            continue
+        cached = cache.get(path, data) if cache is not None else None
+        if cached is not None:
+            results[index] = FileResult(path, cached)
         else:
-            results.append(lint_file(path, settings))
-    return results
+            todo.append((index, path, data))
+
+    linted = _lint_many([(path, data) for _i, path, data in todo], settings, jobs)
+    for (index, path, data), result in zip(todo, linted):
+        results[index] = result
+        if cache is not None:
+            cache.put(path, data, result.diagnostics)
+    if cache is not None:
+        cache.save()
+    return results  # type: ignore[return-value]  # every slot is filled above
+
+
+def _lint_one(path: str, settings: Settings, stdin: Optional[bytes], stdin_filename: Optional[str]) -> FileResult:
+    if path == STDIN:
+        return lint_source(stdin or b"", stdin_filename or STDIN, settings)
+    return lint_file(path, settings)
+
+
+def portable(result: FileResult) -> FileResult:
+    """The result without libcst objects: what a worker sends back and the cache keeps."""
+    return FileResult(result.path, [_portable(d) for d in result.diagnostics])
+
+
+def _portable(d: Diagnostic) -> Diagnostic:
+    fix = d.fix
+    if fix is not None and fix.edits:
+        fix = Fix(fix.applicability, fix.description, imports=fix.imports, module_statements=fix.module_statements)
+    return replace(d, node=None, fix=fix)
+
+
+def worker_count(items: Sequence[Tuple[str, bytes]], jobs: Optional[int]) -> int:
+    """Processes for `items`: as asked, at most one per file; by default one per CPU,
+    but only as many as there is enough work for."""
+    if jobs is not None:
+        return max(1, min(jobs, len(items)))
+    size = sum(len(data) for _path, data in items)
+    return max(1, min(default_jobs(), len(items) // MIN_FILES_PER_WORKER, size // MIN_BYTES_PER_WORKER))
+
+
+def _lint_many(items: Sequence[Tuple[str, bytes]], settings: Settings, jobs: Optional[int]) -> List[FileResult]:
+    workers = worker_count(items, jobs)
+    if workers > 1:
+        try:
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,))
+        except (OSError, NotImplementedError):
+            pool = None  # no processes here (a sandbox, no /dev/shm): lint in this one
+        if pool is not None:
+            try:
+                # small chunks balance big files across workers; map keeps the order
+                chunk = max(1, len(items) // (workers * 32))
+                return list(pool.map(_worker_lint, items, chunksize=chunk))
+            except (OSError, BrokenProcessPool):
+                pass  # a worker was killed (out of memory?): lint in this process instead
+            except KeyboardInterrupt:
+                _stop(pool)
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    return [portable(lint_source(data, path, settings)) for path, data in items]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C: end the workers now rather than wait for the files they are on."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+_worker_settings: Optional[Settings] = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _worker_settings
+    _worker_settings = settings
+    # Ctrl-C is the parent's to handle; workers printing their own tracebacks is noise
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_lint(item: Tuple[str, bytes]) -> FileResult:
+    path, data = item
+    assert _worker_settings is not None
+    return portable(lint_source(data, path, _worker_settings))
 
 
 def _apply_per_file_ignores(result: FileResult, settings: Settings) -> FileResult:
@@ -49,19 +188,8 @@ def _apply_per_file_ignores(result: FileResult, settings: Settings) -> FileResul
         return result
     ignored = set()
     for pattern, codes in settings.per_file_ignores:
-        if _path_matches(result.path, pattern, settings.root):
+        if path_matches(result.path, (pattern,), settings.root):
             ignored |= expand_codes(codes)
     if ignored:
         result.diagnostics = [d for d in result.diagnostics if d.code not in ignored]
     return result
-
-
-def _path_matches(path: str, pattern: str, root: Path) -> bool:
-    absolute = Path(os.path.abspath(path))
-    try:
-        relative = absolute.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        relative = absolute.as_posix()
-    if "/" not in pattern:
-        return fnmatch.fnmatchcase(absolute.name, pattern)
-    return fnmatch.fnmatchcase(relative, pattern.lstrip("./"))

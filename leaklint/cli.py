@@ -9,9 +9,10 @@ import json
 import os
 import sys
 import traceback
+from collections import Counter
 from typing import List, Optional, Sequence, TextIO
 
-from leaklint import __version__
+from leaklint import __version__, baseline
 from leaklint.api import lint_paths
 from leaklint.config import ConfigError, Settings, check_code_prefix, load_settings
 from leaklint.diagnostics import Diagnostic
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="print the number of findings per code")
     check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     check.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of internal errors")
+    _add_run_arguments(check)
 
     rule = sub.add_parser("rule", help="explain one rule")
     rule.add_argument("code", metavar="CODE")
@@ -65,6 +67,52 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--format", choices=["text", "json"], default="text")
     return parser
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def _add_run_arguments(check: argparse.ArgumentParser) -> None:
+    """How a check runs and what it keeps: parallelism, the cache, the baseline."""
+    check.add_argument("--jobs", "-j", type=_positive_int, metavar="N", help="files linted in parallel by N processes (default: one per CPU)")
+    check.add_argument("--no-cache", action="store_true", help="neither read nor write .leaklint_cache/")
+    check.add_argument("--baseline", metavar="FILE", help="report only findings that are not in FILE (see --write-baseline)")
+    check.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE, report none, exit 0")
+
+
+def _lint_options(args: argparse.Namespace) -> dict:
+    return {"jobs": args.jobs, "use_cache": not args.no_cache}
+
+
+def _load_baseline(args: argparse.Namespace) -> Optional[Counter]:
+    """Read --baseline before linting, so a bad one stops the run at once."""
+    if not args.baseline:
+        return None
+    try:
+        return baseline.load(args.baseline)
+    except baseline.BaselineError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _apply_baseline(args: argparse.Namespace, known: Optional[Counter], diagnostics: List[Diagnostic],
+                    settings: Settings) -> List[Diagnostic]:
+    if args.write_baseline:
+        try:
+            count = baseline.write(args.write_baseline, diagnostics, settings.root)
+        except baseline.BaselineError as exc:
+            raise UsageError(str(exc)) from None
+        print(f"leaklint: wrote {count} finding{'' if count == 1 else 's'} to {args.write_baseline}", file=sys.stderr)
+        return []
+    if known is not None:
+        return baseline.new_findings(diagnostics, known, settings.root)
+    return diagnostics
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -92,8 +140,10 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     stdin = None
     if "-" in args.paths:
         stdin = sys.stdin.buffer.read()
-    results = lint_paths(args.paths, settings, stdin=stdin, stdin_filename=args.stdin_filename)
+    known = _load_baseline(args)
+    results = lint_paths(args.paths, settings, stdin=stdin, stdin_filename=args.stdin_filename, **_lint_options(args))
     diagnostics: List[Diagnostic] = [d for r in results for d in r.diagnostics]
+    diagnostics = _apply_baseline(args, known, diagnostics, settings)
     options = ReportOptions(color=args.format == "text" and _use_color(out), quiet=args.quiet, files=len(results))
     FORMATS[args.format](diagnostics, out, options)
     if args.statistics:

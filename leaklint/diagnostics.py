@@ -81,6 +81,10 @@ class Diagnostic:
     cell: Optional[int] = None
     # the finding's node, kept so the fix engine can apply edits; never serialised
     node: Optional[cst.CSTNode] = field(default=None, compare=False, repr=False)
+    # the text of the reported line (its first line), the input of `fingerprint`
+    source_line: str = field(default="", compare=False, repr=False)
+    # identifies the finding across unrelated edits (leaklint.fingerprint); set by the api
+    fingerprint: str = field(default="", compare=False, repr=False)
 
     def sort_key(self) -> tuple:
         return (self.path, self.cell or 0, self.line, self.column, self.code, self.message)

@@ -33,29 +33,60 @@ def _is_virtualenv(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
 
 
-def _matches(path: str, patterns: Sequence[str], root: Path) -> bool:
-    """A pattern without a slash matches any path component (as in .gitignore); one
-    with a slash matches the path relative to the config's folder."""
+def project_relative(path: str, root: Path) -> str:
+    """`path` relative to the project root, with `/` separators; the normalised path as
+    given when it lies outside the root."""
+    absolute = os.path.abspath(path)
+    for base in (str(root), os.path.realpath(root)):
+        base = os.path.abspath(base)
+        if absolute == base:
+            return "."
+        if absolute.startswith(base.rstrip(os.sep) + os.sep):
+            return Path(os.path.relpath(absolute, base)).as_posix()
+    return Path(os.path.normpath(path)).as_posix()
+
+
+def _glob_variants(pattern: str) -> List[str]:
+    """fnmatch's `*` already crosses `/`; `**/` must also match no folder at all
+    (`tests/**/*.py` covers `tests/a.py`), so expand each `**/` both ways."""
+    variants = [pattern]
+    while any("**/" in v for v in variants):
+        expanded = []
+        for v in variants:
+            if "**/" in v:
+                head, tail = v.split("**/", 1)
+                expanded += [head + "*/" + tail, head + tail]
+            else:
+                expanded.append(v)
+        variants = expanded
+    return variants
+
+
+def path_matches(path: str, patterns: Sequence[str], root: Path) -> bool:
+    """Whether `path` matches one of `patterns` (exclude, per-file-ignores).
+
+    A pattern without a slash matches any path component, so a file or a folder name
+    (as in .gitignore; flake8 matches the file name); one with a slash matches the path
+    relative to the config's folder, or anything under it when it names a folder."""
     if not patterns:
         return False
-    absolute = os.path.abspath(path)
-    try:
-        relative = Path(absolute).relative_to(root.resolve()).as_posix()
-    except ValueError:
-        relative = Path(absolute).as_posix()
+    relative = project_relative(path, root)
     parts = relative.split("/")
     for pattern in patterns:
         pattern = pattern.rstrip("/")
         if "/" in pattern:
-            if fnmatch.fnmatchcase(relative, pattern.lstrip("./")) or fnmatch.fnmatchcase(relative, pattern.lstrip("./") + "/*"):
-                return True
+            if pattern.startswith("./"):
+                pattern = pattern[2:]
+            for variant in _glob_variants(pattern):
+                if fnmatch.fnmatchcase(relative, variant) or fnmatch.fnmatchcase(relative, variant + "/*"):
+                    return True
         elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
             return True
     return False
 
 
 def excluded(path: str, settings: Settings) -> bool:
-    return _matches(path, (*settings.exclude, *settings.extend_exclude), settings.root)
+    return path_matches(path, (*settings.exclude, *settings.extend_exclude), settings.root)
 
 
 def discover(paths: Iterable[str], settings: Settings, suffixes: Sequence[str] = SUFFIXES) -> List[str]:

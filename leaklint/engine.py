@@ -287,9 +287,11 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
         return
     rule = rules_by_code()[PARSE_ERROR]
     cell, cell_line = source.line_map(line) if source.line_map else (None, line)
+    lines = source.text.splitlines()
+    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
     result.diagnostics.append(
         Diagnostic(PARSE_ERROR, rule.name, message, source.path,
-                   cell_line, max(column, 1), cell_line, max(column, 1), cell=cell)
+                   cell_line, max(column, 1), cell_line, max(column, 1), cell=cell, source_line=source_line)
     )
 
 
@@ -310,6 +312,7 @@ def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Mod
         if key in seen:  # two rules' walks may meet the same node; report a leak once
             continue
         seen.add(key)
+        source_line = lines[line - 1] if 0 < line <= len(lines) else ""
         cell = None
         if source.line_map is not None:
             cell, line = source.line_map(line)
@@ -317,7 +320,8 @@ def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Mod
             if end_cell != cell:
                 end_line, end_col = line, col
         out.append(Diagnostic(finding.code, names[finding.code], finding.message, source.path,
-                              line, col + 1, end_line, end_col + 1, finding.fix, cell=cell, node=finding.node))
+                              line, col + 1, end_line, end_col + 1, finding.fix, cell=cell, node=finding.node,
+                              source_line=source_line))
     out.sort(key=Diagnostic.sort_key)
     return out
 

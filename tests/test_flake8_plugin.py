@@ -1,18 +1,10 @@
 """The flake8 plugin: registered as LL, same findings as the CLI, flake8's noqa."""
 import json
 import os
-import subprocess
-import sys
 
-from helpers import REPO, run_cli
+from helpers import REPO, run_cli, run_flake8
 
 FIXTURE = REPO / "tests" / "fixtures" / "ll1" / "ll101_stdlib_limits.py"
-
-
-def run_flake8(*args, cwd):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "flake8", *args], cwd=cwd, capture_output=True, env=env, timeout=120)
 
 
 def _pairs_from_flake8(stdout):

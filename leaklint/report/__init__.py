@@ -1,22 +1,27 @@
 """Reporters: formatting only. Each takes the diagnostics of a run and a stream."""
 from __future__ import annotations
 
-from typing import Callable, Dict, List, TextIO
+from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
 from leaklint.diagnostics import Diagnostic
-from leaklint.report import json_format, text
+from leaklint.report import github, json_format, sarif, text
 
 Reporter = Callable[[List[Diagnostic], TextIO, "ReportOptions"], None]
 
 
 class ReportOptions:
-    def __init__(self, color: bool = False, quiet: bool = False, files: int = 0) -> None:
+    def __init__(self, color: bool = False, quiet: bool = False, files: int = 0,
+                 fix_edits: Optional[Callable[[Diagnostic], Sequence["sarif.TextEdit"]]] = None) -> None:
         self.color = color
         self.quiet = quiet
         self.files = files
+        # the text edits of a diagnostic's fix, from the fix engine, for SARIF `fixes`
+        self.fix_edits = fix_edits
 
 
 FORMATS: Dict[str, Reporter] = {
     "text": text.write,
     "json": json_format.write,
+    "sarif": sarif.write,
+    "github": github.write,
 }

@@ -1,0 +1,150 @@
+"""Results cached by file content, leaklint version and effective configuration.
+
+One JSON file per (version, settings) under `.leaklint_cache/` in the project root maps
+each linted file's absolute path to its content hash and its diagnostics. An edit
+changes the hash; a config or version change opens another cache file. Only plain data is
+stored (no libcst node, no fix edit). A cache that cannot be read, parsed or written is
+ignored: the run lints instead, and never fails because of it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import leaklint
+from leaklint.config import Settings
+from leaklint.diagnostics import Applicability, Diagnostic, Fix
+
+FOLDER = ".leaklint_cache"
+_FORMAT = 1
+# a cache file no run has written for this long belongs to an old version or config
+STALE_AFTER = 14 * 24 * 3600
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def settings_digest(settings: Settings) -> str:
+    """Everything in the settings that can change a result (root and config path only
+    say where the settings came from)."""
+    values = tuple((f.name, getattr(settings, f.name)) for f in fields(Settings) if f.compare)
+    return hashlib.sha256(repr(values).encode()).hexdigest()[:16]
+
+
+def version_stamp() -> str:
+    """The version, plus the size and time of leaklint's own modules, so that a checkout
+    whose rules changed without a version bump does not read stale results."""
+    package = Path(leaklint.__file__).parent
+    stamp = hashlib.sha256(leaklint.__version__.encode())
+    for path in sorted(package.rglob("*.py")):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        stamp.update(f"{path.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return f"{leaklint.__version__}+{stamp.hexdigest()[:12]}"
+
+
+def to_data(d: Diagnostic) -> Dict[str, Any]:
+    """A diagnostic as plain data (what crosses process boundaries and goes on disk)."""
+    data = {
+        "code": d.code, "name": d.name, "message": d.message,
+        "line": d.line, "column": d.column, "end_line": d.end_line, "end_column": d.end_column,
+        "cell": d.cell, "source_line": d.source_line, "fingerprint": d.fingerprint, "fix": None,
+    }
+    if d.fix is not None:
+        data["fix"] = {
+            "applicability": d.fix.applicability.value, "description": d.fix.description,
+            "imports": list(d.fix.imports), "module_statements": list(d.fix.module_statements),
+        }
+    return data
+
+
+def from_data(data: Dict[str, Any], path: str) -> Diagnostic:
+    """The inverse of `to_data`; raises KeyError, TypeError or ValueError on bad data."""
+    fix = None
+    if data["fix"] is not None:
+        raw = data["fix"]
+        fix = Fix(Applicability(raw["applicability"]), str(raw["description"]),
+                  imports=tuple(raw["imports"]), module_statements=tuple(raw["module_statements"]))
+    ints = [data[k] for k in ("line", "column", "end_line", "end_column")]
+    if not all(type(v) is int for v in ints) or not (data["cell"] is None or type(data["cell"]) is int):
+        raise TypeError("positions must be integers")
+    return Diagnostic(str(data["code"]), str(data["name"]), str(data["message"]), path, *ints,
+                      fix=fix, cell=data["cell"], source_line=str(data["source_line"]),
+                      fingerprint=str(data["fingerprint"]))
+
+
+class Cache:
+    def __init__(self, root: Path, settings: Settings, version: Optional[str] = None) -> None:
+        self.folder = Path(root) / FOLDER
+        key = f"{version or version_stamp()}\0{settings_digest(settings)}"
+        self.file = self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+        self.entries: Dict[str, Dict[str, Any]] = self._load()
+        self.dirty = False
+        self.hits = 0
+
+    def _load(self) -> Dict[str, Dict[str, Any]]:
+        try:
+            with open(self.file, "rb") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(data.get("files"), dict):
+            return {}
+        return data["files"]
+
+    def get(self, path: str, data: bytes) -> Optional[List[Diagnostic]]:
+        """The cached diagnostics of `path` if its content is unchanged, else None."""
+        entry = self.entries.get(os.path.abspath(path))
+        if not isinstance(entry, dict) or entry.get("sha256") != content_hash(data):
+            return None
+        try:
+            diagnostics = [from_data(item, path) for item in entry["diagnostics"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+        self.hits += 1
+        return diagnostics
+
+    def put(self, path: str, data: bytes, diagnostics: List[Diagnostic]) -> None:
+        self.entries[os.path.abspath(path)] = {
+            "sha256": content_hash(data), "diagnostics": [to_data(d) for d in diagnostics]}
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write atomically; on any OS error leave the cache as it was."""
+        if not self.dirty:
+            return
+        # forget files that are gone, so the cache does not grow with every rename
+        files = {p: e for p, e in self.entries.items() if os.path.exists(p)}
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ignore = self.folder / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# created by leaklint: nothing here belongs in version control\n*\n")
+            handle, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    json.dump({"format": _FORMAT, "files": files}, out, ensure_ascii=False, separators=(",", ":"))
+                os.replace(tmp, self.file)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+            self._prune()
+        except OSError:
+            return
+        self.dirty = False
+
+    def _prune(self) -> None:
+        """Drop the files of other versions and configurations not used for a while."""
+        horizon = time.time() - STALE_AFTER
+        for other in self.folder.glob("*.json"):
+            if other != self.file and other.stat().st_mtime < horizon:
+                other.unlink()

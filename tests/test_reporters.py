@@ -1,0 +1,194 @@
+"""--format sarif and --format github: the shapes code scanning and Actions read."""
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from helpers import LEAKY, run_cli
+from leaklint.diagnostics import Applicability, Diagnostic, Fix
+from leaklint.docs import rule_url
+from leaklint.report import ReportOptions, github, sarif
+from leaklint.rules import all_rules
+
+SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+
+
+def validate(document):
+    jsonschema.Draft4Validator(SCHEMA).validate(document)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "leaky.py").write_text(LEAKY)
+    (tmp_path / "with space.py").write_text(LEAKY)
+    (tmp_path / "broken.py").write_text("import asyncio\n\ndef f(:\n    asyncio.create_task(x())\n")
+    (tmp_path / "clean.py").write_text("import asyncio\nsem = asyncio.Semaphore(4)\n")
+    return tmp_path
+
+
+def sarif_run(project, *paths):
+    proc = run_cli("check", "--format", "sarif", *paths, cwd=project)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == b""
+    document = json.loads(proc.stdout)
+    validate(document)
+    return document
+
+
+def test_sarif_validates_and_lists_every_rule(project):
+    document = sarif_run(project, "leaky.py")
+    assert document["version"] == "2.1.0"
+    assert len(document["runs"]) == 1
+    run = document["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "leaklint"
+    rules = all_rules()
+    assert [r["id"] for r in driver["rules"]] == [r.code for r in rules]
+    for described, rule in zip(driver["rules"], rules):
+        assert described["name"] == rule.name
+        assert described["shortDescription"]["text"] == rule.summary
+        assert described["fullDescription"]["text"] == rule.rationale.strip()
+        assert described["helpUri"] == rule_url(rule.code)
+        assert described["helpUri"].endswith(f"/docs/rules/{rule.code}.md")
+        assert (Path(__file__).parent.parent / "docs" / "rules" / f"{rule.code}.md").exists()
+
+
+def test_sarif_results_match_the_json_report(project):
+    run = sarif_run(project, "broken.py", "leaky.py", "with space.py")["runs"][0]
+    findings = json.loads(run_cli("check", "--format", "json", "broken.py", "leaky.py", "with space.py", cwd=project).stdout)
+    assert len(run["results"]) == len(findings) == 5
+    ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    for result, finding in zip(run["results"], findings):
+        assert result["ruleId"] == finding["code"]
+        assert ids[result["ruleIndex"]] == finding["code"]
+        assert result["level"] == "error"
+        assert result["message"]["text"] == finding["message"]
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        region = physical["region"]
+        assert (region["startLine"], region["startColumn"]) == (finding["line"], finding["column"])
+        if finding["code"] == "LL001":  # a point, not a range: no end
+            assert "endLine" not in region and "endColumn" not in region
+        else:
+            assert (region["endLine"], region["endColumn"]) == (finding["end_line"], finding["end_column"])
+        assert re.fullmatch(r"[0-9a-f]{16}:\d+", result["partialFingerprints"]["leaklint/v1"])
+        assert result.get("properties", {}).get("fix") == finding["fix"] or finding["fix"] is None
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]]
+    assert uris == ["broken.py", "leaky.py", "leaky.py", "with%20space.py", "with%20space.py"]
+    first = run["results"][1]
+    assert first["ruleId"] == "LL101"
+    assert first["locations"][0]["physicalLocation"]["region"] == {"startLine": 4, "startColumn": 25, "endLine": 4, "endColumn": 36}
+    assert first["properties"]["fix"]["applicability"] == "unsafe"
+
+
+def test_sarif_when_clean_has_no_results(project):
+    proc = run_cli("check", "--format", "sarif", "clean.py", cwd=project)
+    assert proc.returncode == 0
+    document = json.loads(proc.stdout)
+    validate(document)
+    assert document["runs"][0]["results"] == []
+
+
+def test_sarif_fingerprints_survive_unrelated_edits(project):
+    def prints():
+        run = sarif_run(project, "leaky.py")["runs"][0]
+        return [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"],
+                 r["partialFingerprints"]["leaklint/v1"]) for r in run["results"]]
+
+    before = prints()
+    # lines added above, an unrelated line changed, a comment on the reported line
+    edited = LEAKY.replace("import sys\n", "import sys\nimport os\n\n\nCONSTANT = 3\n")
+    edited = edited.replace("sem = asyncio.Semaphore(sys.maxsize)", "sem  =  asyncio.Semaphore(sys.maxsize)  # why")
+    (project / "leaky.py").write_text(edited)
+    after = prints()
+    assert [line for _c, line, _f in after] != [line for _c, line, _f in before]
+    assert [(c, f) for c, _l, f in after] == [(c, f) for c, _l, f in before]
+    # the offending code itself changed: a new fingerprint
+    (project / "leaky.py").write_text(edited.replace("sys.maxsize", "10**9"))
+    assert prints()[0][2] != before[0][2]
+
+
+def test_sarif_identical_lines_get_distinct_fingerprints(tmp_path):
+    (tmp_path / "a.py").write_text("import asyncio, sys\n" + "asyncio.Semaphore(sys.maxsize)\n" * 3)
+    run = sarif_run(tmp_path, "a.py")["runs"][0]
+    prints = [r["partialFingerprints"]["leaklint/v1"] for r in run["results"]]
+    assert len(set(prints)) == 3
+    assert {p.split(":")[0] for p in prints} == {prints[0].split(":")[0]}
+    assert [p.split(":")[1] for p in prints] == ["0", "1", "2"]
+
+
+def _diagnostic(**changes):
+    fields = dict(code="LL101", name="unbounded-concurrency-limit", message="no limit", path="nb.ipynb",
+                  line=2, column=5, end_line=2, end_column=9, fingerprint="0123456789abcdef:0")
+    fields.update(changes)
+    return Diagnostic(**fields)
+
+
+def test_sarif_notebook_result_names_the_cell():
+    document = sarif.document([_diagnostic(cell=3)], ReportOptions())
+    validate(document)
+    location = document["runs"][0]["results"][0]["locations"][0]
+    assert location["properties"] == {"cell": 3}
+    assert location["logicalLocations"][0]["name"] == "cell 3"
+    assert location["physicalLocation"]["region"]["startLine"] == 2
+
+
+def test_sarif_fixes_when_the_fix_engine_gives_text_edits():
+    fix = Fix(Applicability.UNSAFE, "bound it at 32")
+    with_fix = _diagnostic(path="src/a.py", fix=fix)
+    suggestion = _diagnostic(path="src/a.py", line=7, end_line=7, fix=Fix(Applicability.SUGGESTED, "use a pool"))
+    edits = {id(with_fix): [sarif.TextEdit(2, 5, 2, 9, "32")]}
+    options = ReportOptions(fix_edits=lambda d: edits.get(id(d), []))
+    document = sarif.document([with_fix, suggestion], options)
+    validate(document)
+    fixed, suggested = document["runs"][0]["results"]
+    assert fixed["fixes"] == [{
+        "description": {"text": "bound it at 32"},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": "src/a.py", "uriBaseId": "%SRCROOT%"},
+            "replacements": [{"deletedRegion": {"startLine": 2, "startColumn": 5, "endLine": 2, "endColumn": 9},
+                              "insertedContent": {"text": "32"}}],
+        }],
+    }]
+    assert "fixes" not in suggested
+    assert suggested["properties"]["fix"] == {"applicability": "suggested", "description": "use a pool"}
+
+
+def test_sarif_absolute_path_is_a_file_uri(tmp_path):
+    document = sarif.document([_diagnostic(path=str(tmp_path / "a b.py"))], ReportOptions())
+    validate(document)
+    location = document["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": (tmp_path / "a b.py").as_uri()}
+
+
+# --- GitHub workflow commands -------------------------------------------------------
+
+def test_github_annotations(project):
+    proc = run_cli("check", "--format", "github", "broken.py", "leaky.py", cwd=project)
+    assert proc.returncode == 1
+    lines = proc.stdout.decode().splitlines()
+    assert len(lines) == 3
+    assert lines[0] == "::error file=broken.py,line=3,col=7,title=LL001::syntax error: invalid syntax"
+    assert lines[1].startswith(
+        "::error file=leaky.py,line=4,col=25,endLine=4,endColumn=36,title=LL101::asyncio.Semaphore(value=sys.maxsize)")
+    assert lines[2].startswith("::error file=leaky.py,line=7,col=5,endLine=7,endColumn=32,title=LL205::task from create_task()")
+
+
+def test_github_escapes_data_and_properties():
+    d = _diagnostic(path="odd,dir/a:b%.py", message="50% of\r\nall: tasks, lost")
+    assert github.annotation(d) == (
+        "::error file=odd%2Cdir/a%3Ab%25.py,line=2,col=5,endLine=2,endColumn=9,title=LL101"
+        "::50%25 of%0D%0Aall: tasks, lost"
+    )
+
+
+def test_github_notebook_annotation_names_the_cell():
+    assert github.annotation(_diagnostic(cell=4)) == "::error file=nb.ipynb,title=LL101::cell 4, line 2: no limit"
+
+
+def test_github_clean_prints_nothing(project):
+    proc = run_cli("check", "--format", "github", "clean.py", cwd=project)
+    assert proc.returncode == 0 and proc.stdout == b""
