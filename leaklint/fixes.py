@@ -554,6 +554,26 @@ def unified_diff(path: str, before: str, after: str) -> str:
     return "".join(lines)
 
 
+def text_edits(module: cst.Module, diagnostic: Diagnostic) -> List[Tuple[int, int, int, int, str]]:
+    """The fix of `diagnostic` (made against `module`) as replacements of whole lines of
+    the module's text: (line, column, end_line, end_column, new text), 1-based, the end
+    just past the replaced range, in file order — the shape SARIF `fixes` and editors
+    take. Empty when there is no automatic fix, or for notebook cells."""
+    if diagnostic.fix is None or not diagnostic.fix.edits or diagnostic.cell is not None:
+        return []
+    try:
+        new = apply_pass(module, [diagnostic]).module.code
+    except FixError:
+        return []
+    before, after = module.code.splitlines(keepends=True), new.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    return [
+        (i1 + 1, 1, i2 + 1, 1, "".join(after[j1:j2]))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
+
+
 def count_applied(outcomes: Iterable[FixOutcome]) -> Counter:
     """Applied fixes per code."""
     return Counter(a.code for o in outcomes for a in o.applied)

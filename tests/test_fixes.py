@@ -113,12 +113,22 @@ def _check_each_fix_alone(source: bytes, name: str, settings: Settings) -> int:
         cst.parse_module(text)  # raises if it does not parse
         if compiles:
             compile(text, name, "exec", dont_inherit=True)
+        # the same fix as line replacements (SARIF `fixes`) gives the same text
+        assert _replace_lines(before.module.code, fixes.text_edits(before.module, d)) == text, where
         after = lint_source(text, name, settings)
         allowed = _codes(before.diagnostics) - Counter([d.code])
         extra = _codes(after.diagnostics) - allowed
         assert not extra, f"{where} leaves or adds {dict(extra)}:\n" + fixes.unified_diff(name, before.module.code, text)
         checked += 1
     return checked
+
+
+def _replace_lines(text: str, edits) -> str:
+    lines = text.splitlines(keepends=True)
+    for line, column, end_line, end_column, new in reversed(edits):  # file order: apply from the end
+        assert column == end_column == 1
+        lines[line - 1:end_line - 1] = new.splitlines(keepends=True)
+    return "".join(lines)
 
 
 def _check_fixed_point(source: bytes, name: str, settings: Settings) -> None:
