@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--select", type=_codes, metavar="CODES", help="comma-separated codes or prefixes to run instead of the defaults")
     check.add_argument("--extend-select", type=_codes, metavar="CODES", help="codes or prefixes to run as well")
     check.add_argument("--ignore", type=_codes, metavar="CODES", help="codes or prefixes not to report")
+    _add_fix_arguments(check)
     check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
     check.add_argument("--config", metavar="PATH", help="pyproject.toml (or a TOML file) to read instead of searching")
     check.add_argument("--stdin-filename", metavar="NAME", help="the name to report for - (stdin)")
@@ -60,7 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="print the number of findings per code")
     check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     check.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of internal errors")
-    _add_fix_arguments(check)
 
     rule = sub.add_parser("rule", help="explain one rule")
     rule.add_argument("code", metavar="CODE")

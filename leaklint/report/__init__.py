@@ -10,14 +10,15 @@ Reporter = Callable[[List[Diagnostic], TextIO, "ReportOptions"], None]
 
 
 class ReportOptions:
-    # set by the CLI's fix mode: unsafe fixes count as fixable; how many were applied
-    unsafe_fixes: bool = False
-    fixed: int = 0
-
     def __init__(self, color: bool = False, quiet: bool = False, files: int = 0) -> None:
         self.color = color
         self.quiet = quiet
         self.files = files
+
+    # set by the CLI: whether unsafe fixes count as fixable (--unsafe-fixes), and how
+    # many findings --fix fixed
+    unsafe_fixes: bool = False
+    fixed: int = 0
 
 
 FORMATS: Dict[str, Reporter] = {
