@@ -14,14 +14,13 @@ import difflib
 import os
 import stat
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
 from leaklint.analysis.walk import walk
-from leaklint.api import lint_source
+from leaklint.api import lint_file, lint_source
 from leaklint.config import Settings
 from leaklint.diagnostics import Applicability, Diagnostic, Fix
 from leaklint.discovery import STDIN, discover
@@ -58,7 +57,6 @@ class Applied:
 
     code: str
     name: str
-    line: int
     description: str
     applicability: Applicability
 
@@ -288,7 +286,9 @@ def add_imports(module: cst.Module, imports: Sequence[str]) -> cst.Module:
                 module = extended
                 continue
             stmt = cst.SimpleStatementLine(body=[new.with_changes(names=_aliases(missing))])
-        module = _insert_after_imports(module, stmt, blank_after_docstring=True)
+        start, end = _leading_block(module)
+        # a first import right after the docstring is set off from it by a blank line
+        module = _insert_after_imports(module, stmt, blank_before=end == start == 1)
     return module
 
 
@@ -323,11 +323,10 @@ def _extend_from_import(module: cst.Module, body: List[cst.BaseStatement], lines
     return None
 
 
-def _insert_after_imports(module: cst.Module, stmt: cst.BaseStatement, *, blank_after_docstring: bool,
-                          blank_before: bool = False) -> cst.Module:
+def _insert_after_imports(module: cst.Module, stmt: cst.BaseStatement, blank_before: bool) -> cst.Module:
     body = list(module.body)
-    start, end = _leading_block(module)
-    if blank_before or (blank_after_docstring and end == start == 1):
+    _start, end = _leading_block(module)
+    if blank_before:
         stmt = stmt.with_changes(leading_lines=[cst.EmptyLine()])
     body.insert(end, stmt)
     return module.with_changes(body=body)
@@ -350,8 +349,8 @@ def add_module_statements(module: cst.Module, statements: Sequence[str]) -> cst.
             raise ValueError(f"{source!r} is not a simple statement")
         if any(_statement_key(module, s) == key for s in module.body):
             continue
-        start, end = _leading_block(module)
-        module = _insert_after_imports(module, stmt, blank_after_docstring=False, blank_before=end > 0)
+        _start, end = _leading_block(module)
+        module = _insert_after_imports(module, stmt, blank_before=end > 0)
         body = list(module.body)
         if end + 1 < len(body):  # and a blank line after it, unless there is one
             after = body[end + 1]
@@ -376,7 +375,6 @@ class FixOutcome:
     applied: List[Applied] = field(default_factory=list)
     diagnostics: List[Diagnostic] = field(default_factory=list)  # what remains
     error: Optional[str] = None
-    written: bool = False
     from_stdin: bool = False
 
     @property
@@ -394,6 +392,13 @@ def _compiles(text: str, path: str) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
+
+
+def _code(module: cst.Module, codes: str) -> str:
+    try:
+        return module.code
+    except RecursionError:  # libcst's code generation recurses: very deep nesting
+        raise FixError(f"the fix for {codes} cannot be written: the file is nested too deeply") from None
 
 
 def _check_parses(text: str, path: str, original_compiles: Optional[bool], codes: str) -> None:
@@ -425,7 +430,7 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
         codes = ", ".join(sorted({d.code for d in todo}))
         try:
             done = apply_pass(result.module, todo)
-            new_text = done.module.code
+            new_text = _code(done.module, codes)
             if original_compiles is None:
                 original_compiles = _compiles(text, path)
             _check_parses(new_text, path, original_compiles, codes)
@@ -436,7 +441,7 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
             outcome.error = f"the fixes for {codes} do not converge (the file returns to an earlier state); file left unchanged"
             break
         seen.add(new_text)
-        applied.extend(Applied(d.code, d.name, d.line, d.fix.description, d.fix.applicability)  # type: ignore[union-attr]
+        applied.extend(Applied(d.code, d.name, d.fix.description, d.fix.applicability)  # type: ignore[union-attr]
                        for d in done.applied)
         current = new_text
         result = lint_source(current, path, settings)
@@ -517,21 +522,16 @@ def fix_paths(paths: Iterable[str], settings: Settings, *, unsafe: bool = False,
         try:
             with open(path, "rb") as handle:
                 original = handle.read()
-        except OSError:
-            from leaklint.api import lint_file  # reports the file as unreadable
-
+        except OSError:  # linting reports it as unreadable
             out.append((FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), b""))
             continue
         if path.endswith(".ipynb"):  # cells are JSON: not rewritten (yet); findings stay
-            from leaklint.api import lint_file
-
             out.append((FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), original))
             continue
         outcome, data = fix_bytes(original, path, settings, unsafe=unsafe)
         if write and outcome.changed:
             try:
                 write_atomic(path, data, expected=original)
-                outcome.written = True
             except OSError as exc:
                 outcome.error = f"cannot write the fixed file: {exc.strerror or exc}"
                 outcome.fixed, outcome.applied = outcome.original, []
@@ -572,8 +572,3 @@ def text_edits(module: cst.Module, diagnostic: Diagnostic) -> List[Tuple[int, in
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag != "equal"
     ]
-
-
-def count_applied(outcomes: Iterable[FixOutcome]) -> Counter:
-    """Applied fixes per code."""
-    return Counter(a.code for o in outcomes for a in o.applied)
