@@ -8,6 +8,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
+# a module with one LL101 (line 4, columns 25-36) and one LL205 (line 7, columns 5-32)
+LEAKY = (
+    "import asyncio\n"
+    "import sys\n"
+    "\n"
+    "sem = asyncio.Semaphore(sys.maxsize)\n"
+    "\n"
+    "async def main():\n"
+    "    asyncio.create_task(work())\n"
+)
+
 
 def run_cli(*args: str, cwd=None, stdin: bytes = None, env_extra=None) -> subprocess.CompletedProcess:
     env = dict(os.environ)

@@ -3,17 +3,7 @@ import json
 
 import pytest
 
-from helpers import REPO, run_cli
-
-LEAKY = (
-    "import asyncio\n"
-    "import sys\n"
-    "\n"
-    "sem = asyncio.Semaphore(sys.maxsize)\n"
-    "\n"
-    "async def main():\n"
-    "    asyncio.create_task(work())\n"
-)
+from helpers import LEAKY, REPO, run_cli
 
 
 @pytest.fixture

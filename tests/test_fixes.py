@@ -28,7 +28,7 @@ import pytest
 
 import leaklint.rules
 from harness import FIXTURES, fixture_files, settings_for
-from helpers import REPO, run_cli
+from helpers import LEAKY, REPO, run_cli
 from leaklint import cli, fixes
 from leaklint.api import lint_source
 from leaklint.config import Settings
@@ -449,15 +449,6 @@ def test_write_atomic_rewrites_a_symlink_target(tmp_path):
     assert link.is_symlink() and real.read_bytes() == b"new\n"
 
 
-LEAKY = (
-    "import asyncio\n"
-    "import sys\n"
-    "\n"
-    "sem = asyncio.Semaphore(sys.maxsize)\n"
-    "\n"
-    "async def main():\n"
-    "    asyncio.create_task(work())\n"
-)
 LEAKY_FIXED = (
     "import asyncio\n"
     "import sys\n"
@@ -492,9 +483,11 @@ def test_fix_keeps_encoding_and_newlines(tmp_path, encode):
 
 @pytest.fixture
 def project(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
-    (tmp_path / "leaky.py").write_text(LEAKY)
-    (tmp_path / "clean.py").write_text("import asyncio\nsem = asyncio.Semaphore(4)\n")
+    """A project of its own (its pyproject.toml stops the config search) with a leaky
+    file and a clean one."""
+    files = {"pyproject.toml": "[project]\nname = 'x'\n", "leaky.py": LEAKY, "clean.py": "import asyncio\nsem = asyncio.Semaphore(4)\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
     return tmp_path
 
 
