@@ -95,6 +95,9 @@ def _check_each_fix_alone(source: bytes, name: str, settings: Settings) -> int:
     before = lint_source(source, name, settings)
     compiles = _compiles(source)
     checked = 0
+    # the engine hands over the very tree its findings' nodes belong to
+    in_tree = fixes._nodes(before.module) if before.module is not None else set()
+    assert all(d.node in in_tree for d in before.diagnostics if d.node is not None)
     for d in before.diagnostics:
         if d.fix is None:
             continue
