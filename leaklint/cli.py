@@ -113,7 +113,8 @@ def _add_fix_arguments(check: argparse.ArgumentParser) -> None:
     """Automatic fixes (ruff's model): safe ones with --fix, unsafe ones on request."""
     check.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what remains")
     check.add_argument("--unsafe-fixes", action="store_true",
-                       help="with --fix or --diff, apply the unsafe fixes too (they may change behaviour)")
+                       help="with --fix or --diff, apply the unsafe fixes too (they may change behaviour); "
+                       "alone, mark them [*] as fixable")
     check.add_argument("--diff", action="store_true",
                        help="print a unified diff of what the fixes would change and write nothing (exit 1 when there is a diff)")
     check.add_argument("--show-fixes", action="store_true", help="with --fix, list the fixes applied per file")
