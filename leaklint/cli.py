@@ -17,6 +17,7 @@ from leaklint.api import lint_paths
 from leaklint.config import ConfigError, Settings, check_code_prefix, load_settings
 from leaklint.diagnostics import Diagnostic
 from leaklint.docs import render_rule
+from leaklint.fixes import FixOutcome, fix_paths
 from leaklint.report import FORMATS, ReportOptions
 from leaklint.report.text import write_statistics
 from leaklint.rules import all_rules, rules_by_code
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--select", type=_codes, metavar="CODES", help="comma-separated codes or prefixes to run instead of the defaults")
     check.add_argument("--extend-select", type=_codes, metavar="CODES", help="codes or prefixes to run as well")
     check.add_argument("--ignore", type=_codes, metavar="CODES", help="codes or prefixes not to report")
+    _add_fix_arguments(check)
     check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
     check.add_argument("--config", metavar="PATH", help="pyproject.toml (or a TOML file) to read instead of searching")
     check.add_argument("--stdin-filename", metavar="NAME", help="the name to report for - (stdin)")
@@ -137,6 +139,8 @@ def _use_color(stream: TextIO) -> bool:
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
+    if args.fix or args.diff:
+        return run_fix(args, settings, out)
     stdin = None
     if "-" in args.paths:
         stdin = sys.stdin.buffer.read()
@@ -145,12 +149,78 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     diagnostics: List[Diagnostic] = [d for r in results for d in r.diagnostics]
     diagnostics = _apply_baseline(args, known, diagnostics, settings)
     options = ReportOptions(color=args.format == "text" and _use_color(out), quiet=args.quiet, files=len(results))
+    options.unsafe_fixes = args.unsafe_fixes
     FORMATS[args.format](diagnostics, out, options)
     if args.statistics:
         write_statistics(diagnostics, out if args.format == "text" else sys.stderr)
     if diagnostics and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _add_fix_arguments(check: argparse.ArgumentParser) -> None:
+    """Automatic fixes (ruff's model): safe ones with --fix, unsafe ones on request."""
+    check.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what remains")
+    check.add_argument("--unsafe-fixes", action="store_true",
+                       help="with --fix or --diff, apply the unsafe fixes too (they may change behaviour); "
+                       "alone, mark them [*] as fixable")
+    check.add_argument("--diff", action="store_true",
+                       help="print a unified diff of what the fixes would change and write nothing (exit 1 when there is a diff)")
+    check.add_argument("--show-fixes", action="store_true", help="with --fix, list the fixes applied per file")
+
+
+def run_fix(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """--fix / --diff: fix every file to a fixed point; write (or diff) the result; report
+    the findings that remain. Standard input's fixed text goes to standard output, and
+    the report then to standard error."""
+    stdin = sys.stdin.buffer.read() if "-" in args.paths else None
+    results = fix_paths(args.paths, settings, unsafe=args.unsafe_fixes, write=not args.diff,
+                        stdin=stdin, stdin_filename=args.stdin_filename)
+    outcomes = [outcome for outcome, _data in results]
+    for outcome in outcomes:
+        if outcome.error:
+            print(f"leaklint: error: {outcome.path}: {outcome.error}", file=sys.stderr)
+    fixed = sum(len(o.applied) for o in outcomes)
+    if args.diff:
+        for outcome in outcomes:
+            out.write(outcome.diff())
+        if not args.quiet and fixed:
+            print(f"Would fix {fixed} finding{'' if fixed == 1 else 's'}.", file=sys.stderr)
+        changed = any(o.changed for o in outcomes)
+        return EXIT_FINDINGS if changed and not args.exit_zero else EXIT_CLEAN
+    report = out
+    for outcome, data in results:
+        if outcome.from_stdin:
+            out.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            report = sys.stderr
+    diagnostics: List[Diagnostic] = [d for o in outcomes for d in o.diagnostics]
+    options = ReportOptions(color=args.format == "text" and _use_color(report), quiet=args.quiet, files=len(outcomes))
+    options.unsafe_fixes, options.fixed = args.unsafe_fixes, fixed
+    FORMATS[args.format](diagnostics, report, options)
+    if args.show_fixes:
+        _show_fixes(outcomes, report if args.format == "text" else sys.stderr)
+    if args.statistics:
+        write_statistics(diagnostics, report if args.format == "text" else sys.stderr)
+    if diagnostics and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _show_fixes(outcomes: Sequence[FixOutcome], stream: TextIO) -> None:
+    """ruff's --show-fixes: per file, how many of each code were fixed."""
+    fixed = [o for o in outcomes if o.applied]
+    total = sum(len(o.applied) for o in fixed)
+    if not total:
+        stream.write("No findings fixed.\n")
+        return
+    stream.write(f"Fixed {total} finding{'' if total == 1 else 's'}:\n")
+    for outcome in fixed:
+        stream.write(f"- {outcome.path}:\n")
+        counts = Counter((a.code, a.name) for a in outcome.applied)
+        for (code, name), count in sorted(counts.items()):
+            stream.write(f"    {count} × {code} ({name})\n")
 
 
 def run_rule(code: str, out: TextIO) -> int:

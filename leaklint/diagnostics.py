@@ -41,7 +41,23 @@ class Fix:
     `imports` are import statements as source (`"import asyncio"`, `"from contextlib
     import closing"`), added once each if the module lacks them; `module_statements`
     are statements (`"_background_tasks = set()"`) added after the imports once each.
-    A fix with no edits is a suggestion a person follows (its description)."""
+    A fix with no edits is a suggestion a person follows (its description), and says
+    so: `Applicability.SUGGESTED` (a test holds every rule to it).
+
+    How leaklint.fixes applies them (the contract rules can rely on):
+    - every edit's `old` must be a node of the module the finding was made against;
+      the edits of one fix are applied together or not at all, and must not overlap
+      each other. A fix overlapping an earlier fix's edits (same node, inside it or
+      around it) waits for the next pass, after the file is parsed and linted again.
+    - an import is added only when the module-level imports do not already bind it:
+      `import asyncio` is reused for `"import asyncio"` (and `import a.b` for
+      `"import a"`); `"from m import x"` is satisfied by an existing `from m import x`,
+      else added to a one-line `from m import ...` that has room, else put on its own
+      line after the module's leading imports (after the docstring when there are none).
+      Rules should write their edits against the names the file already has.
+    - a module statement is added unless the module has the same statement at top
+      level, after the leading imports, set off by a blank line.
+    """
 
     applicability: Applicability
     description: str
@@ -51,6 +67,13 @@ class Fix:
 
     def to_dict(self) -> dict:
         return {"applicability": self.applicability.value, "description": self.description}
+
+    def applies(self, unsafe: bool = False) -> bool:
+        """Whether `--fix` applies this fix: safe ones always, unsafe ones only with
+        `--unsafe-fixes` (`unsafe`), suggestions never. Reads the applicability only,
+        so it holds for fixes whose edits were dropped (cached or sent between
+        processes)."""
+        return self.applicability is Applicability.SAFE or (unsafe and self.applicability is Applicability.UNSAFE)
 
 
 @dataclass(frozen=True)

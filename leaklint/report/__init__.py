@@ -18,6 +18,11 @@ class ReportOptions:
         # the text edits of a diagnostic's fix, from the fix engine, for SARIF `fixes`
         self.fix_edits = fix_edits
 
+    # set by the CLI: whether unsafe fixes count as fixable (--unsafe-fixes), and how
+    # many findings --fix fixed
+    unsafe_fixes: bool = False
+    fixed: int = 0
+
 
 FORMATS: Dict[str, Reporter] = {
     "text": text.write,

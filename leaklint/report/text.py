@@ -17,19 +17,48 @@ def location(d: Diagnostic) -> str:
 
 
 def write(diagnostics: List[Diagnostic], stream: TextIO, options: "ReportOptions") -> None:
+    unsafe = getattr(options, "unsafe_fixes", False)
     for d in diagnostics:
+        # `[*]`: --fix (with the flags given) would fix it, as ruff marks them
+        mark = "[*] " if d.fix is not None and d.fix.applies(unsafe) else ""
         if options.color:
-            stream.write(f"{_BOLD}{location(d)}{_RESET}: {_RED}{_BOLD}{d.code}{_RESET} {d.message}\n")
+            stream.write(f"{_BOLD}{location(d)}{_RESET}: {_RED}{_BOLD}{d.code}{_RESET} {mark}{d.message}\n")
         else:
-            stream.write(f"{location(d)}: {d.code} {d.message}\n")
+            stream.write(f"{location(d)}: {d.code} {mark}{d.message}\n")
     if options.quiet:
         return
     count = len(diagnostics)
-    if count:
-        noun = "finding" if count == 1 else "findings"
-        stream.write(f"Found {count} {noun}.\n")
+    fixed = getattr(options, "fixed", 0)
+    if fixed:
+        total = count + fixed
+        stream.write(f"Found {total} {_findings(total)} ({fixed} fixed, {count} remaining).\n")
+    elif count:
+        stream.write(f"Found {count} {_findings(count)}.\n")
     else:
         stream.write("All checks passed!\n")
+    hint = fix_hint(diagnostics, unsafe)
+    if hint:
+        stream.write(hint + "\n")
+
+
+def _findings(count: int) -> str:
+    return "finding" if count == 1 else "findings"
+
+
+def fix_hint(diagnostics: List[Diagnostic], unsafe: bool) -> str:
+    """How many findings the fix options would fix, as ruff says it."""
+    fixable = sum(1 for d in diagnostics if d.fix is not None and d.fix.applies(unsafe))
+    hidden = 0 if unsafe else sum(1 for d in diagnostics if d.fix is not None and d.fix.applies(True)
+                                   and not d.fix.applies(False))
+    flags = "`--fix --unsafe-fixes` options" if unsafe and any(
+        d.fix is not None and not d.fix.applies(False) and d.fix.applies(True) for d in diagnostics
+    ) else "`--fix` option"
+    more = f" ({hidden} hidden {'fix' if hidden == 1 else 'fixes'} can be enabled with the `--unsafe-fixes` option)" if hidden else ""
+    if fixable:
+        return f"[*] {fixable} fixable with the {flags}{more}."
+    if hidden:
+        return f"No fixes available{more}."
+    return ""
 
 
 def write_statistics(diagnostics: List[Diagnostic], stream: TextIO) -> None:

@@ -1,12 +1,13 @@
 """LL205: a task started and its only strong reference thrown away."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import FrozenSet, List, Optional
 
 import libcst as cst
 
 from leaklint.analysis.calls import terminal_name
-from leaklint.diagnostics import Applicability, Fix
+from leaklint.analysis.walk import walk
+from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import last_component
 from leaklint.rules.base import Rule
 
@@ -74,8 +75,79 @@ tasks."""
             f"task from {what} is not kept: the event loop holds tasks only weakly, so it can be "
             "garbage-collected before it finishes and its exception is lost — keep a reference "
             "(e.g. in a set, with add_done_callback(set.discard))",
-            Fix(Applicability.UNSAFE, self.fix_description),
+            self._fix(node, call),
         )
+
+    # --- the fix: `task = spawn(...)`, kept in a module-level set until done ------------
+
+    def _fix(self, expr: cst.Expr, call: cst.Call) -> Fix:
+        line = self.ctx.parent()
+        scope = self._innermost_scope()
+        if isinstance(scope, cst.ClassDef) or line is None:
+            # a class body would gain a `task` attribute: leave it to a person
+            return Fix(Applicability.SUGGESTED, self.fix_description)
+        tasks = self._set_name()
+        task = _fresh_name("task", self._names(scope))
+        assign = cst.Assign(targets=[cst.AssignTarget(cst.Name(task))], value=call)
+        keep = [
+            cst.Expr(cst.parse_expression(f"{tasks}.add({task})")),
+            cst.Expr(cst.parse_expression(f"{task}.add_done_callback({tasks}.discard)")),
+        ]
+        if expr.value is not call:  # `spawn(...).add_done_callback(cb)`: keep the user's callback first
+            outer = expr.value
+            assert isinstance(outer, cst.Call) and isinstance(outer.func, cst.Attribute)
+            keep.insert(0, cst.Expr(outer.with_changes(func=outer.func.with_changes(value=cst.Name(task)))))
+        small: List[cst.BaseSmallStatement] = [assign, *keep]
+        if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+            # one statement per line, the line's comments stay on the first
+            new = cst.FlattenSentinel(
+                [line.with_changes(body=[assign])]
+                + [cst.SimpleStatementLine(body=[s]) for s in keep]
+            )
+            edit = Edit(line, new)
+        else:  # `a(); spawn(...)` or `if x: spawn(...)`: stay on the one line
+            small[-1] = small[-1].with_changes(semicolon=expr.semicolon)
+            edit = Edit(expr, cst.FlattenSentinel(small))
+        return Fix(
+            Applicability.UNSAFE,
+            f"Keep the task in the module-level set `{tasks}` until it is done",
+            (edit,),
+            module_statements=(f"{tasks} = set()",),
+        )
+
+    def _names(self, scope: cst.CSTNode) -> FrozenSet[str]:
+        cache = self.__dict__.setdefault("_names_cache", {})
+        if scope not in cache:
+            cache[scope] = _names_in(scope)
+        return cache[scope]
+
+    def _innermost_scope(self) -> cst.CSTNode:
+        for node in reversed(self.ctx.stack):
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                return node
+        return self.ctx.module
+
+    def _set_name(self) -> str:
+        """`_background_tasks`, unless the module already uses that name for something
+        other than such a set (then `_background_tasks_1`, ...)."""
+        module = self.ctx.module
+        defined = set()
+        for stmt in module.body:
+            if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+                small = stmt.body[0]
+                if (
+                    isinstance(small, cst.Assign) and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Name)
+                    and small.value.func.value == "set" and not small.value.args
+                ):
+                    defined.add(small.targets[0].target.value)
+        taken = self._names(module)
+        name, n = "_background_tasks", 0
+        while name in taken and name not in defined:
+            n += 1
+            name = f"_background_tasks_{n}"
+        return name
 
     def _spawner(self, call: cst.Call) -> Optional[str]:
         """How to name the call if it starts a weakly held task, else None."""
@@ -102,6 +174,35 @@ tasks."""
         # `loop`, `self._loop`, `event_loop`: by convention an event loop
         label = (terminal_name(expr) or "").lstrip("_")
         return label == "loop" or label.endswith("_loop")
+
+
+def _names_in(node: cst.CSTNode) -> FrozenSet[str]:
+    """Every name used or bound anywhere under `node` (the walk leaves out the names
+    of functions, classes and imports: they are added here)."""
+    names = set()
+    for n in walk(node):
+        kind = type(n)
+        if kind is cst.Name:
+            names.add(n.value)
+        elif kind is cst.FunctionDef or kind is cst.ClassDef:
+            names.add(n.name.value)
+        elif kind is cst.ImportAlias and n.asname is None:
+            bound = n.name
+            while isinstance(bound, cst.Attribute):
+                bound = bound.value
+            if isinstance(bound, cst.Name):
+                names.add(bound.value)
+    return frozenset(names)
+
+
+def _fresh_name(base: str, taken: FrozenSet[str]) -> str:
+    """`base`, or `base_1`, `base_2`... : a name that nothing in the scope uses, so
+    binding it shadows and changes nothing."""
+    name, n = base, 0
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    return name
 
 
 def _is_coroutine_call(call: cst.Call) -> bool:

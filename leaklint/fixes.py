@@ -1,0 +1,574 @@
+"""Applying the automatic fixes of findings (ruff's model): safe ones with --fix, unsafe
+ones too with --unsafe-fixes, suggestions never.
+
+One pass applies every fix whose edits do not overlap an earlier one's (the rest wait
+for the next pass), as a libcst transformation keyed by node identity, so comments and
+formatting survive. The result is parsed again (and compiled, when the original
+compiled) and linted again; passes repeat until no fix applies. A fix that breaks the
+file, or that never converges, is a leaklint bug: it is reported and the file is kept
+as it was. Files are written atomically, in their own encoding and newline style.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+
+from leaklint.analysis.walk import walk
+from leaklint.api import lint_file, lint_source
+from leaklint.config import Settings
+from leaklint.diagnostics import Applicability, Diagnostic, Fix
+from leaklint.discovery import STDIN, discover
+from leaklint.engine import DecodeError, decode_source
+
+# ruff stops at 100; leaklint's fixes are independent of each other, so a file needs as
+# many passes as it has overlapping fixes at one place — a handful at most.
+MAX_PASSES = 16
+
+# An existing `from m import a, b` is extended with a new name only while it stays
+# this short; otherwise the name gets its own import line.
+MAX_IMPORT_LINE = 88
+
+Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
+
+
+class FixError(Exception):
+    """A fix could not be applied (a bug in a rule's fix); the file is kept as it was."""
+
+
+# --- which fixes apply ---------------------------------------------------------------
+
+def applicable(fix: Optional[Fix], unsafe: bool) -> bool:
+    """Would this fix be applied: an automatic fix (one with edits), safe, or unsafe
+    when unsafe fixes are on. Suggestions never are."""
+    return fix is not None and bool(fix.edits) and fix.applies(unsafe)
+
+
+# --- one pass ------------------------------------------------------------------------
+
+@dataclass
+class Applied:
+    """A fix that was applied: the finding it fixed, as reported before the fix."""
+
+    code: str
+    name: str
+    description: str
+    applicability: Applicability
+
+
+@dataclass
+class PassResult:
+    module: cst.Module
+    applied: List[Diagnostic]
+    deferred: List[Diagnostic]  # overlapped an earlier fix: retried next pass
+
+
+def _nodes(node: cst.CSTNode) -> Set[cst.CSTNode]:
+    """`node` and every node under it, tokens and whitespace included."""
+    found = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        found.add(current)
+        todo.extend(current.children)
+    return found
+
+
+def choose(diagnostics: Sequence[Diagnostic]) -> Tuple[List[Diagnostic], List[Diagnostic]]:
+    """Split fixes into those applied this pass and those deferred: a fix with an edit
+    inside, around or on an accepted fix's edit waits for the next pass (first wins).
+    A fix whose own edits overlap each other is a bug (FixError)."""
+    accepted: List[Diagnostic] = []
+    deferred: List[Diagnostic] = []
+    claimed: Set[cst.CSTNode] = set()  # every node inside an accepted edit
+    accepted_olds: Set[cst.CSTNode] = set()  # the nodes accepted edits replace
+    seen_fixes: Set[int] = set()
+    for d in diagnostics:
+        fix = d.fix
+        assert fix is not None
+        if id(fix) in seen_fixes:  # one fix reported for two findings: applied once
+            accepted.append(d)
+            continue
+        olds = [edit.old for edit in fix.edits]
+        trees = [_nodes(old) for old in olds]
+        overlaps = any(old in claimed for old in olds) or any(tree & accepted_olds for tree in trees)
+        if len(set(olds)) != len(olds) or any(
+            olds[i] in trees[j] for i in range(len(olds)) for j in range(len(olds)) if i != j
+        ):
+            raise FixError(f"a fix for {d.code} has edits that overlap each other")
+        if overlaps:
+            deferred.append(d)
+            continue
+        accepted.append(d)
+        seen_fixes.add(id(fix))
+        accepted_olds.update(olds)
+        for tree in trees:
+            claimed |= tree
+    return accepted, deferred
+
+
+class _Replace(cst.CSTTransformer):
+    """Replace nodes by identity; record which were met."""
+
+    def __init__(self, replacements: Dict[cst.CSTNode, Replacement]) -> None:
+        super().__init__()
+        self.replacements = replacements
+        self.met: Set[cst.CSTNode] = set()
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        new = self.replacements.get(original_node)
+        if new is None:
+            return updated_node
+        self.met.add(original_node)
+        return new
+
+
+def apply_pass(module: cst.Module, diagnostics: Sequence[Diagnostic]) -> PassResult:
+    """Apply the non-overlapping fixes of `diagnostics` (all of which must carry a fix
+    with edits, made against `module`) in one transformation. Raises FixError."""
+    accepted, deferred = choose(diagnostics)
+    replacements: Dict[cst.CSTNode, Replacement] = {}
+    imports: List[str] = []
+    statements: List[str] = []
+    done: Set[int] = set()
+    for d in accepted:
+        fix = d.fix
+        assert fix is not None
+        if id(fix) in done:
+            continue
+        done.add(id(fix))
+        for edit in fix.edits:
+            replacements[edit.old] = edit.new
+        imports.extend(fix.imports)
+        statements.extend(fix.module_statements)
+    codes = ", ".join(sorted({d.code for d in accepted}))
+    transformer = _Replace(replacements)
+    try:
+        updated = module.visit(transformer)
+    except Exception as exc:  # a rule's edit put a node where libcst allows none
+        raise FixError(f"a fix for {codes} could not be applied: {type(exc).__name__}: {exc}") from None
+    missing = [old for old in replacements if old not in transformer.met]
+    if missing:
+        bad = sorted({d.code for d in accepted if d.fix and any(e.old in missing for e in d.fix.edits)})
+        raise FixError(f"a fix for {', '.join(bad)} edits a node that is not in the file")
+    if not isinstance(updated, cst.Module):  # pragma: no cover - an edit of the module itself
+        raise FixError(f"a fix for {codes} replaced the whole module")
+    try:
+        updated = add_imports(updated, imports)
+        updated = add_module_statements(updated, statements)
+    except (cst.ParserSyntaxError, ValueError) as exc:
+        raise FixError(f"a fix for {codes} asks for an invalid import or statement: {exc}") from None
+    return PassResult(updated, accepted, deferred)
+
+
+# --- imports and module statements -----------------------------------------------------
+
+def _dotted(expr: Union[cst.BaseExpression, None]) -> str:
+    if expr is None:
+        return ""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return f"{_dotted(expr.value)}.{expr.attr.value}"
+    return ""
+
+
+def _asname(alias: cst.ImportAlias) -> Optional[str]:
+    if alias.asname is None or not isinstance(alias.asname.name, cst.Name):
+        return None
+    return alias.asname.name.value
+
+
+def _import_line(stmt: cst.CSTNode) -> Optional[Union[cst.Import, cst.ImportFrom]]:
+    """The import of a module-level `import ...` / `from ... import ...` line."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if isinstance(small, (cst.Import, cst.ImportFrom)):
+            return small
+    return None
+
+
+def _parse_import(source: str) -> Union[cst.Import, cst.ImportFrom]:
+    stmt = cst.parse_statement(source.strip() + "\n")
+    found = _import_line(stmt)
+    if found is None:
+        raise ValueError(f"{source!r} is not one import statement")
+    return found
+
+
+def _from_key(node: cst.ImportFrom) -> Tuple[int, str]:
+    return (len(node.relative), _dotted(node.module))
+
+
+def _import_satisfied(new: cst.Import, existing: Sequence[Union[cst.Import, cst.ImportFrom]]) -> bool:
+    """`import a` is there already when `import a` or `import a.b` binds `a`;
+    `import a.b` when `import a.b` (or `a.b.c`) is; `import a as x` only as itself."""
+    for alias in new.names:
+        name, asname = _dotted(alias.name), _asname(alias)
+        found = False
+        for imp in existing:
+            if not isinstance(imp, cst.Import):
+                continue
+            for have in imp.names:
+                have_name, have_as = _dotted(have.name), _asname(have)
+                if asname is not None:
+                    found = have_name == name and have_as == asname
+                else:
+                    found = have_as is None and (have_name == name or have_name.startswith(name + "."))
+                if found:
+                    break
+            if found:
+                break
+        if not found:
+            return False
+    return True
+
+
+def _from_names_missing(new: cst.ImportFrom, existing: Sequence[Union[cst.Import, cst.ImportFrom]]) -> List[cst.ImportAlias]:
+    """The names of `from m import ...` that no existing `from m import` binds as asked."""
+    if isinstance(new.names, cst.ImportStar):
+        raise ValueError("a fix may not add a star import")
+    have: Set[Tuple[str, Optional[str]]] = set()
+    for imp in existing:
+        if isinstance(imp, cst.ImportFrom) and _from_key(imp) == _from_key(new) and not isinstance(imp.names, cst.ImportStar):
+            have |= {(_dotted(a.name), _asname(a)) for a in imp.names}
+    return [a for a in new.names if (_dotted(a.name), _asname(a)) not in have]
+
+
+def _leading_block(module: cst.Module) -> Tuple[int, int]:
+    """(index after the docstring, index after the last import of the module's leading
+    import block); the block ends at the first statement that is neither an import nor
+    a compound statement holding imports (`try: import x`, `if TYPE_CHECKING:`)."""
+    body = module.body
+    start = 0
+    if body and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1:
+        first = body[0].body[0]
+        if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
+            start = 1
+    end = start
+    for index in range(start, len(body)):
+        stmt = body[index]
+        if _import_line(stmt) is not None:
+            end = index + 1
+            continue
+        if isinstance(stmt, (cst.If, cst.Try)) and any(
+            isinstance(n, (cst.Import, cst.ImportFrom)) for n in walk(stmt.body, into_scopes=False)
+        ):
+            continue
+        break
+    return start, end
+
+
+def add_imports(module: cst.Module, imports: Sequence[str]) -> cst.Module:
+    """Add each import once if the module does not have it: reuse what is there
+    (`import asyncio`), extend a short existing `from m import ...` with a missing
+    name, else add a line after the module's leading imports."""
+    for source in dict.fromkeys(imports):  # once each, in order
+        new = _parse_import(source)
+        body = list(module.body)
+        lines = [(i, imp) for i, imp in ((i, _import_line(s)) for i, s in enumerate(body)) if imp is not None]
+        existing = [imp for _i, imp in lines]
+        if isinstance(new, cst.Import):
+            if _import_satisfied(new, existing):
+                continue
+            stmt: cst.SimpleStatementLine = cst.SimpleStatementLine(body=[new])
+        else:
+            missing = _from_names_missing(new, existing)
+            if not missing:
+                continue
+            extended = _extend_from_import(module, body, lines, new, missing)
+            if extended is not None:
+                module = extended
+                continue
+            stmt = cst.SimpleStatementLine(body=[new.with_changes(names=_aliases(missing))])
+        start, end = _leading_block(module)
+        # a first import right after the docstring is set off from it by a blank line
+        module = _insert_after_imports(module, stmt, blank_before=end == start == 1)
+    return module
+
+
+def _aliases(names: Sequence[cst.ImportAlias]) -> List[cst.ImportAlias]:
+    out = []
+    for i, alias in enumerate(names):
+        comma = cst.MaybeSentinel.DEFAULT if i == len(names) - 1 else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        out.append(alias.with_changes(comma=comma))
+    return out
+
+
+def _extend_from_import(module: cst.Module, body: List[cst.BaseStatement], lines, new: cst.ImportFrom,
+                        missing: Sequence[cst.ImportAlias]) -> Optional[cst.Module]:
+    """`from m import a` -> `from m import a, b` when that line stays one short line."""
+    for index, imp in lines:
+        if not isinstance(imp, cst.ImportFrom) or _from_key(imp) != _from_key(new) or isinstance(imp.names, cst.ImportStar):
+            continue
+        line = module.code_for_node(body[index].with_changes(leading_lines=()))
+        if "\n" in line.rstrip("\r\n") or "#" in line:
+            continue  # a multi-line or commented import: leave it alone
+        names = list(imp.names)
+        last = names[-1]
+        trailing = last.comma  # `(a, b,)` keeps its trailing comma after the new last name
+        names[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        added = _aliases(missing)
+        added[-1] = added[-1].with_changes(comma=trailing)
+        updated = body[index].with_changes(body=[imp.with_changes(names=names + added)])
+        if len(module.code_for_node(updated.with_changes(leading_lines=())).rstrip("\r\n")) > MAX_IMPORT_LINE:
+            continue
+        body[index] = updated
+        return module.with_changes(body=body)
+    return None
+
+
+def _insert_after_imports(module: cst.Module, stmt: cst.BaseStatement, blank_before: bool) -> cst.Module:
+    body = list(module.body)
+    _start, end = _leading_block(module)
+    if blank_before:
+        stmt = stmt.with_changes(leading_lines=[cst.EmptyLine()])
+    body.insert(end, stmt)
+    return module.with_changes(body=body)
+
+
+def _statement_key(module: cst.Module, stmt: cst.BaseStatement) -> Optional[str]:
+    """A module-level simple statement's code without comments or layout around it."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return None
+    return "; ".join(module.code_for_node(s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)).strip() for s in stmt.body)
+
+
+def add_module_statements(module: cst.Module, statements: Sequence[str]) -> cst.Module:
+    """Add each statement once (unless the module already has it at top level) after
+    the module's leading imports, set off by a blank line."""
+    for source in dict.fromkeys(statements):
+        stmt = cst.parse_statement(source.strip() + "\n")
+        key = _statement_key(module, stmt)
+        if key is None:
+            raise ValueError(f"{source!r} is not a simple statement")
+        if any(_statement_key(module, s) == key for s in module.body):
+            continue
+        _start, end = _leading_block(module)
+        module = _insert_after_imports(module, stmt, blank_before=end > 0)
+        body = list(module.body)
+        if end + 1 < len(body):  # and a blank line after it, unless there is one
+            after = body[end + 1]
+            lines = after.leading_lines
+            if not lines or lines[0].comment is not None:
+                body[end + 1] = after.with_changes(leading_lines=[cst.EmptyLine(), *lines])
+                module = module.with_changes(body=body)
+    return module
+
+
+# --- to a fixed point --------------------------------------------------------------------
+
+@dataclass
+class FixOutcome:
+    """What fixing one file did. `fixed` is the text to write (the original when
+    nothing applied or when `error` says why the fixes were abandoned)."""
+
+    path: str
+    original: str
+    fixed: str
+    encoding: str = "utf-8"
+    applied: List[Applied] = field(default_factory=list)
+    diagnostics: List[Diagnostic] = field(default_factory=list)  # what remains
+    error: Optional[str] = None
+    from_stdin: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed != self.original
+
+    def diff(self) -> str:
+        return unified_diff(self.path, self.original, self.fixed)
+
+
+def _compiles(text: str, path: str) -> bool:
+    """Whether CPython accepts the source (compiled, never run)."""
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _code(module: cst.Module, codes: str) -> str:
+    try:
+        return module.code
+    except RecursionError:  # libcst's code generation recurses: very deep nesting
+        raise FixError(f"the fix for {codes} cannot be written: the file is nested too deeply") from None
+
+
+def _check_parses(text: str, path: str, original_compiles: Optional[bool], codes: str) -> None:
+    try:
+        cst.parse_module(text)
+    except Exception as exc:  # libcst's native parser raises several types
+        raise FixError(f"the fix for {codes} would leave the file unparseable ({type(exc).__name__}); file left unchanged") from None
+    if original_compiles and not _compiles(text, path):
+        raise FixError(f"the fix for {codes} would leave the file failing to compile; file left unchanged")
+
+
+def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
+             encoding: str = "utf-8", max_passes: int = MAX_PASSES) -> FixOutcome:
+    """Lint `text`, apply its fixes to a fixed point and lint the result."""
+    outcome = FixOutcome(path, text, text, encoding)
+    result = lint_source(text, path, settings)
+    first = result.diagnostics
+    current = text
+    original_compiles: Optional[bool] = None
+    seen = {text}
+    applied: List[Applied] = []
+    for _ in range(max_passes):
+        todo = [d for d in result.diagnostics if applicable(d.fix, unsafe)]
+        if not todo:
+            break
+        if result.module is None:  # pragma: no cover - the engine keeps it when it reports
+            outcome.error = "internal error: findings without their syntax tree"
+            break
+        codes = ", ".join(sorted({d.code for d in todo}))
+        try:
+            done = apply_pass(result.module, todo)
+            new_text = _code(done.module, codes)
+            if original_compiles is None:
+                original_compiles = _compiles(text, path)
+            _check_parses(new_text, path, original_compiles, codes)
+        except FixError as exc:
+            outcome.error = str(exc)
+            break
+        if new_text in seen:
+            outcome.error = f"the fixes for {codes} do not converge (the file returns to an earlier state); file left unchanged"
+            break
+        seen.add(new_text)
+        applied.extend(Applied(d.code, d.name, d.fix.description, d.fix.applicability)  # type: ignore[union-attr]
+                       for d in done.applied)
+        current = new_text
+        result = lint_source(current, path, settings)
+    else:
+        left = sorted({d.code for d in result.diagnostics if applicable(d.fix, unsafe)})
+        if left:
+            outcome.error = (f"the fixes for {', '.join(left)} do not converge after {max_passes} passes; "
+                             "file left unchanged")
+    if outcome.error is not None:
+        outcome.diagnostics = first
+        return outcome
+    outcome.fixed = current
+    outcome.applied = applied
+    outcome.diagnostics = result.diagnostics
+    return outcome
+
+
+def fix_bytes(data: bytes, path: str, settings: Settings, *, unsafe: bool = False) -> Tuple[FixOutcome, bytes]:
+    """Fix a file's raw bytes; returns the outcome and the bytes to write (in the
+    file's own encoding; its newlines are kept by libcst)."""
+    try:
+        text, encoding = decode_source(data)
+    except DecodeError:
+        return FixOutcome(path, "", "", diagnostics=lint_source(data, path, settings).diagnostics), data
+    outcome = fix_text(text, path, settings, unsafe=unsafe, encoding=encoding)
+    if not outcome.changed:
+        return outcome, data
+    try:
+        new = outcome.fixed.encode(encoding)
+    except UnicodeEncodeError:
+        outcome.error = f"the fixed text cannot be written as {encoding}; file left unchanged"
+        outcome.fixed, outcome.applied = outcome.original, []
+        outcome.diagnostics = lint_source(data, path, settings).diagnostics
+        return outcome, data
+    return outcome, new
+
+
+# --- files -------------------------------------------------------------------------------
+
+def write_atomic(path: str, data: bytes, expected: Optional[bytes] = None) -> None:
+    """Replace the file's content: a temporary file in the same folder, then a rename,
+    keeping the file's permission bits; a symlink is followed (its target is
+    rewritten). With `expected`, refuse when the file changed since it was read."""
+    target = os.path.realpath(path)
+    info = os.stat(target)
+    if expected is not None:
+        with open(target, "rb") as handle:
+            if handle.read() != expected:
+                raise OSError(f"{path} changed while it was being fixed")
+    folder = os.path.dirname(target)
+    fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".leaklint-tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, stat.S_IMODE(info.st_mode))
+        os.replace(temp, target)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def fix_paths(paths: Iterable[str], settings: Settings, *, unsafe: bool = False, write: bool = True,
+              stdin: Optional[bytes] = None, stdin_filename: Optional[str] = None) -> List[Tuple[FixOutcome, bytes]]:
+    """Fix every file under `paths` (`-` is stdin, never written); with `write`, the
+    changed files are written back. Returns each outcome with the bytes it ends with."""
+    out: List[Tuple[FixOutcome, bytes]] = []
+    for path in discover(paths, settings):
+        if path == STDIN:
+            outcome, data = fix_bytes(stdin or b"", stdin_filename or STDIN, settings, unsafe=unsafe)
+            outcome.from_stdin = True
+            out.append((outcome, data))
+            continue
+        try:
+            with open(path, "rb") as handle:
+                original = handle.read()
+        except OSError:  # linting reports it as unreadable
+            out.append((FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), b""))
+            continue
+        if path.endswith(".ipynb"):  # cells are JSON: not rewritten (yet); findings stay
+            out.append((FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), original))
+            continue
+        outcome, data = fix_bytes(original, path, settings, unsafe=unsafe)
+        if write and outcome.changed:
+            try:
+                write_atomic(path, data, expected=original)
+            except OSError as exc:
+                outcome.error = f"cannot write the fixed file: {exc.strerror or exc}"
+                outcome.fixed, outcome.applied = outcome.original, []
+                outcome.diagnostics = lint_source(original, path, settings).diagnostics
+                data = original
+        out.append((outcome, data))
+    return out
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """`--- path` / `+++ path` hunks, as ruff --diff prints them; '' when equal."""
+    if before == after:
+        return ""
+    lines = []
+    for line in difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                     fromfile=path, tofile=path):
+        if not line.endswith(("\n", "\r")):
+            line += "\n\\ No newline at end of file\n"
+        lines.append(line)
+    return "".join(lines)
+
+
+def text_edits(module: cst.Module, diagnostic: Diagnostic) -> List[Tuple[int, int, int, int, str]]:
+    """The fix of `diagnostic` (made against `module`) as replacements of whole lines of
+    the module's text: (line, column, end_line, end_column, new text), 1-based, the end
+    just past the replaced range, in file order — the shape SARIF `fixes` and editors
+    take. Empty when there is no automatic fix, or for notebook cells."""
+    if diagnostic.fix is None or not diagnostic.fix.edits or diagnostic.cell is not None:
+        return []
+    try:
+        new = apply_pass(module, [diagnostic]).module.code
+    except FixError:
+        return []
+    before, after = module.code.splitlines(keepends=True), new.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    return [
+        (i1 + 1, 1, i2 + 1, 1, "".join(after[j1:j2]))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
