@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _LIMITER_WORDS = frozenset(api.LIMITER_WORDS)
 _WAIT_METHODS = frozenset(api.CAPACITY_WAIT_METHODS)
 _WAIT_PREFIXES = ("wait", "acquire")  # `wait_task_can_start`, `acquire_slot`
+_RELEASES = frozenset(api.RELEASE_METHODS)
 _WAIT_FUNCTION_NAMES = frozenset(last_component(n) for n in (*api.CAPACITY_WAIT_FUNCTIONS, *api.SLEEP_FUNCTIONS))
 _WAIT_FUNCTIONS = frozenset(api.CAPACITY_WAIT_FUNCTIONS)
 _SLEEPS = frozenset(api.SLEEP_FUNCTIONS)
@@ -179,8 +180,9 @@ def awaited(ctx: "FileContext", levels_from_top: int = 0) -> bool:
 def waits_in_loop(ctx: "FileContext", loop: Loop, spawn: Optional[cst.Call] = None) -> bool:
     """Whether the loop's body waits before it goes round again: it holds or acquires a
     limiter, waits for tasks or futures (`await task`, `asyncio.wait`, `fut.result()`,
-    `queue.join()`), puts into a queue (bounded queues block), sleeps, or checks how many
-    are running (`if len(tasks) >= N`). The spawn's own arguments do not count, nor a
+    `queue.join()`), awaits the release of what it started before (`await
+    worker.close()`), puts into a queue (bounded queues block), sleeps, or checks how
+    many are running (`if len(tasks) >= N`). The spawn's own arguments do not count, nor a
     wait on the error path only (a back-off sleep in an `except` clause)."""
     body = getattr(loop, "body", None)
     if body is None:  # a comprehension: nothing runs between its items
@@ -195,6 +197,8 @@ def waits_in_loop(ctx: "FileContext", loop: Loop, spawn: Optional[cst.Call] = No
         elif kind is cst.Await:
             if type(node.expression) in (cst.Name, cst.Attribute, cst.Subscript):
                 return True  # `await task`, `await self._done`
+            if _releases_awaited(node.expression):
+                return True  # `await worker.close()`: the previous one is stopped first
         elif kind is cst.Call:
             if _waits(ctx, node):
                 return True
@@ -220,6 +224,16 @@ def _waits(ctx: "FileContext", call: cst.Call) -> bool:
         delay = argument(call, "delay", 0) or argument(call, "seconds", 0)
         return delay is None or ctx.value(delay.value) != 0  # sleep(0) only yields
     return False
+
+
+def is_release(expr: Optional[cst.BaseExpression]) -> bool:
+    """`conn.close`, `task.cancel`, `node.disconnect_free_connections`: a method that gives
+    back what the object holds (matched on the method name's first word)."""
+    return type(expr) is cst.Attribute and expr.attr.value.lstrip("_").split("_", 1)[0] in _RELEASES
+
+
+def _releases_awaited(expr: cst.BaseExpression) -> bool:
+    return type(expr) is cst.Call and is_release(expr.func)
 
 
 def _counts_running(test: cst.BaseExpression) -> bool:

@@ -154,7 +154,8 @@ FIXED_POPULATION_WORDS = frozenset(
     endpoint endpoints backend backends service services database databases db dbs
     connection connections conn conns client clients socket sockets sock socks channel
     channels queue queues pool pools listener listeners subscriber subscribers subscription
-    subscriptions consumer consumers producer producers worker workers thread threads
+    subscriptions sub subs consumer consumers producer producers worker workers thread threads
+    table tables
     process processes callback callbacks cb cbs handler handlers hook hooks observer
     observers plugin plugins check checks streamer streamers source sources child children
     """.split()

@@ -6,7 +6,15 @@ from typing import List, Optional, Tuple
 import libcst as cst
 
 from leaklint.analysis.calls import argument, terminal_name
-from leaklint.analysis.guards import awaited, driving_loop, function_of, guarded_work, runs_once_in, waits_in_loop
+from leaklint.analysis.guards import (
+    awaited,
+    driving_loop,
+    function_of,
+    guarded_work,
+    is_release,
+    runs_once_in,
+    waits_in_loop,
+)
 from leaklint.analysis.loops import enclosing_loops
 from leaklint.analysis.spawning import (
     FAN_OUT_NAMES,
@@ -27,7 +35,6 @@ from leaklint.knowledge import spawns as api
 from leaklint.rules.base import Rule
 
 _COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp)
-_RELEASES = frozenset(api.RELEASE_METHODS)
 
 # (the work's callable, the iterable that sets how many)
 PerItem = Tuple[Optional[cst.BaseExpression], cst.BaseExpression]
@@ -285,12 +292,10 @@ def _is_append_to(node: cst.CSTNode, name: str) -> bool:
 def _releases(work: Optional[cst.BaseExpression], call: Optional[cst.Call] = None) -> bool:
     """`conn.close`, `task.cancel`, `create_task(item.close)`: the work gives back what the
     program already holds."""
-    candidates = [work]
-    if call is not None:
-        candidates += [a.value.func if type(a.value) is cst.Call else a.value for a in call.args[:1]]
-    return any(
-        type(c) is cst.Attribute and c.attr.value.lstrip("_").split("_", 1)[0] in _RELEASES for c in candidates
-    )
+    if is_release(work):
+        return True
+    first = call.args[0].value if call is not None and call.args else None
+    return is_release(first.func if type(first) is cst.Call else first)
 
 
 def _work_text(ctx, work: Optional[cst.BaseExpression]) -> str:
