@@ -6,14 +6,15 @@ when the analysis cannot tell whether work is bounded, it is treated as bounded.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Set
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from leaklint.analysis.calls import argument
 from leaklint.analysis.instances import instance_class
-from leaklint.analysis.loops import Loop, is_async_for
-from leaklint.analysis.spawning import clauses_from, few_items, is_consume_loop, words
+from leaklint.analysis.calls import terminal_name
+from leaklint.analysis.loops import Loop, enclosing_loops, is_async_for
+from leaklint.analysis.spawning import SPAWNER_NAMES, Spawn, clauses_from, few_items, is_consume_loop, spawn_of, words
 from leaklint.analysis.walk import SCOPE_NODES, iter_children, walk
 from leaklint.knowledge import last_component
 from leaklint.knowledge import spawns as api
@@ -307,3 +308,22 @@ def runs_once_in(ctx: "FileContext", loop: Loop) -> bool:
             if type(statement) is cst.SimpleStatementLine and any(type(s) in _EXITS for s in statement.body):
                 return True
     return False
+
+
+_SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
+
+
+def repeated_spawn(ctx: "FileContext", call: cst.Call, kind: str) -> Optional[Tuple[Spawn, Loop]]:
+    """When the call being visited starts work that is not awaited where it stands, and
+    the loop that repeats it (see driving_loop) is of `kind` ("consume" or "items"):
+    the spawn and that loop."""
+    label = terminal_name(call.func)
+    if label is None or (label not in _SPAWN_LABELS and label not in ctx.alias_names):
+        return None
+    spawn = spawn_of(ctx, call)
+    if spawn is None or awaited(ctx):
+        return None
+    owner = driving_loop(ctx, enclosing_loops(ctx), call)
+    if owner is None or owner[0] != kind:
+        return None
+    return spawn, owner[1]

@@ -35,8 +35,9 @@ LOOP_CLASSES = frozenset(task_api.LOOP_FACTORIES) | frozenset(api.LOOP_FACTORIES
 
 
 def trigger_words() -> FrozenSet[str]:
-    """Words a file must contain to hold a spawn or a fan-out (the rules' pre-filter)."""
-    return SPAWNER_NAMES | FAN_OUT_NAMES | THREAD_RUNNER_NAMES | frozenset(api.SPAWN_METHODS)
+    """Words a file must contain to hold a spawn or a fan-out (the rules' pre-filter).
+    Thread runners (`to_thread`) are not among them: alone they start nothing."""
+    return SPAWNER_NAMES | FAN_OUT_NAMES | frozenset(api.SPAWN_METHODS)
 
 
 @dataclass(frozen=True)

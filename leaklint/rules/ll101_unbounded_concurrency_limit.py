@@ -32,7 +32,17 @@ What counts as unbounded differs per API, and leaklint follows each library's so
 is bounded by the standard library at `min(32, cpu + 4)` (not flagged), while a `0` or
 `None` is the documented "unlimited" for some connection pools. Values are followed
 through module and function constants (`LIMIT = 2**63 - 1`) and aliases
-(`from asyncio import Semaphore as S`)."""
+(`from asyncio import Semaphore as S`).
+
+Checked: asyncio and threading `Semaphore`/`BoundedSemaphore`, `concurrent.futures`
+executors, `multiprocessing` pools, anyio and trio `CapacityLimiter`/`Semaphore` (and
+`limiter.total_tokens = math.inf` afterwards), aiostream `task_limit=None`, aiometer
+`max_at_once=None`, httpx `Limits(max_connections=None)`, httpcore pools, aiohttp
+connectors (`limit=0` or `None`, unless `limit_per_host` still bounds them), redis
+pools and clients (`max_connections=None` or `0` meant 2**31 connections before redis
+8), faststream `broker.subscriber(max_workers=...)`, and the callables you declare in
+`[tool.leaklint.limits]`. An explicit `None` is flagged even where it is the default:
+it says "no limit" on purpose, and the next reader takes it at its word."""
     fix_applicability = Applicability.UNSAFE
     fix_description = "Replace the limit by the `default-limit` setting (32 unless configured)."
     options = ("huge-threshold", "default-limit", "limits")
@@ -43,6 +53,9 @@ through module and function constants (`LIMIT = 2**63 - 1`) and aliases
         "from concurrent.futures import ThreadPoolExecutor\n\n"
         "def fetch_all(urls):\n    with ThreadPoolExecutor(max_workers=len(urls)) as pool:\n"
         "        return list(pool.map(download, urls))\n",
+        "import aiohttp\n\nconnector = aiohttp.TCPConnector(limit=0)\n",
+        "import redis\n\npool = redis.ConnectionPool(host='cache', max_connections=None)\n",
+        "from aiostream import stream\n\nresults = stream.map(source, enrich, task_limit=None)\n",
     )
     clean = (
         "import asyncio\n\nsem = asyncio.Semaphore(10)\n",
@@ -50,6 +63,8 @@ through module and function constants (`LIMIT = 2**63 - 1`) and aliases
         "pool = ThreadPoolExecutor(max_workers=None)  # bounded: min(32, cpu + 4)\n",
         "import asyncio\n\nstarted = asyncio.Semaphore(0)  # a signal, not a limit\n",
         "class Semaphore:\n    def __init__(self, value): ...\n\nsem = Semaphore(10**9)  # not asyncio's\n",
+        "import aiohttp\n\nconnector = aiohttp.TCPConnector(limit=0, limit_per_host=8)  # per host is bounded\n",
+        "import httpx\n\nlimits = httpx.Limits(max_connections=100, max_keepalive_connections=None)\n",
     )
 
     @classmethod

@@ -7,18 +7,15 @@ import libcst as cst
 
 from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.guards import (
-    awaited,
-    driving_loop,
     function_of,
     guarded_work,
     is_release,
+    repeated_spawn,
     runs_once_in,
     waits_in_loop,
 )
-from leaklint.analysis.loops import enclosing_loops
 from leaklint.analysis.spawning import (
     FAN_OUT_NAMES,
-    SPAWNER_NAMES,
     bounded_iterable,
     comprehension_loops,
     consumer_iterable,
@@ -107,8 +104,7 @@ Endless loops (`async for`, `while True`, a consumer) are LL103's."""
         if label == api.EXECUTOR_MAP and type(func) is cst.Attribute:
             self._executor_map(node)
             return
-        if label in api.SPAWN_METHODS or label in SPAWNER_NAMES or aliased:
-            self._spawn(node)
+        self._spawn(node)
 
     # --- gather(*(f(x) for x in xs)) ------------------------------------------------
 
@@ -204,13 +200,10 @@ Endless loops (`async for`, `while True`, a consumer) are LL103's."""
 
     def _spawn(self, call: cst.Call) -> None:
         ctx = self.ctx
-        spawn = spawn_of(ctx, call)
-        if spawn is None or awaited(ctx):
+        found = repeated_spawn(ctx, call, "items")
+        if found is None:
             return
-        owner = driving_loop(ctx, enclosing_loops(ctx), call)
-        if owner is None or owner[0] != "items":
-            return
-        loop = owner[1]
+        spawn, loop = found
         if _releases(spawn.work, call) or guarded_work(ctx, spawn.work):
             return
         fix = Fix(Applicability.SUGGESTED, self.fix_description)

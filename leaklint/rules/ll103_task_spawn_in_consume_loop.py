@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.calls import terminal_name
-from leaklint.analysis.guards import awaited, driving_loop, feeds_under, function_of, limiters_held
-from leaklint.analysis.loops import enclosing_loops, is_async_for, is_forever
-from leaklint.analysis.spawning import SPAWNER_NAMES, describe_iterable, spawn_of
+from leaklint.analysis.guards import feeds_under, function_of, limiters_held, repeated_spawn
+from leaklint.analysis.loops import is_async_for, is_forever
+from leaklint.analysis.spawning import SPAWNER_NAMES, describe_iterable
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import spawns as api
 from leaklint.rules.base import Rule
@@ -78,17 +77,11 @@ waits for the handlers."""
         return SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
 
     def visit_Call(self, node: cst.Call) -> None:
-        label = terminal_name(node.func)
-        if label not in api.SPAWN_METHODS and label not in SPAWNER_NAMES and label not in self.ctx.alias_names:
-            return
         ctx = self.ctx
-        spawn = spawn_of(ctx, node)
-        if spawn is None or awaited(ctx):
+        found = repeated_spawn(ctx, node, "consume")  # a consume loop that does not wait for capacity
+        if found is None:
             return
-        owner = driving_loop(ctx, enclosing_loops(ctx), node)
-        if owner is None or owner[0] != "consume":
-            return
-        loop = owner[1]  # driving_loop has checked that it does not wait for capacity
+        spawn, loop = found
         work = function_of(ctx, spawn.work)
         if work is not None and feeds_under(ctx, limiters_held(ctx, work)):
             return
