@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from leaklint.analysis.calls import argument
+from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.instances import instance_class
-from leaklint.analysis.calls import terminal_name
 from leaklint.analysis.loops import Loop, enclosing_loops, is_async_for
 from leaklint.analysis.spawning import SPAWNER_NAMES, Spawn, clauses_from, few_items, is_consume_loop, spawn_of, words
 from leaklint.analysis.walk import SCOPE_NODES, iter_children, walk
