@@ -239,8 +239,11 @@ def few_items(
     ctx: "FileContext", iterable: cst.BaseExpression, target: Optional[cst.BaseExpression] = None, _depth: int = 0
 ) -> bool:
     """Whether a loop over `iterable` (binding `target`) runs a number of times that does
-    not grow with the input: a spelled-out collection, or a fixed population."""
+    not grow with the input: a spelled-out collection, a fixed population, or what the
+    object already holds."""
     if bounded_iterable(ctx, iterable) or fixed_population(iterable) or fixed_population(target):
+        return True
+    if held_state(ctx, iterable):
         return True
     if type(iterable) is cst.Name and _depth < 4:
         # `coros = (anext(s) for s in streamers)`, then a loop over `coros`
@@ -254,6 +257,48 @@ def few_items(
 
 
 _COMPREHENSIONS = (cst.GeneratorExp, cst.ListComp, cst.SetComp)
+_HOLDERS = ("self", "cls")
+_VIEWS = ("items", "keys", "values", "copy")
+
+
+def held_state(ctx: "FileContext", expr: cst.BaseExpression, _depth: int = 0) -> bool:
+    """Whether `expr` reads what the object already holds — `self._conns`,
+    `self._subs.values()`, `list(self.nexts)` — or a local name bound only to such a
+    thing (`nexts = self.nexts`; `tasks` in `for source, tasks in self.schedules`).
+    One task per thing an object holds is bounded by what it was built with, not by
+    the size of a request or a stream."""
+    if _depth > 4:
+        return False
+    kind = type(expr)
+    if kind is cst.Attribute:
+        root = expr.value
+        while type(root) is cst.Attribute:
+            root = root.value
+        return type(root) is cst.Name and root.value in _HOLDERS
+    if kind is cst.Subscript:
+        return held_state(ctx, expr.value, _depth + 1)
+    if kind is cst.Call:
+        func = expr.func
+        if type(func) is cst.Attribute and func.attr.value in _VIEWS and not expr.args:
+            return held_state(ctx, func.value, _depth + 1)
+        if type(func) is cst.Name and func.value in _WRAPPERS and expr.args:
+            return held_state(ctx, expr.args[0].value, _depth + 1)
+        return False
+    if kind is not cst.Name:
+        return False
+    found = ctx.scope.find(expr.value)
+    if found is None:
+        return False
+    for binding in found[1]:
+        if binding.kind in ("assign", "annassign") and binding.value is not None:
+            source = binding.value
+        elif binding.kind == "for" and type(binding.node) in (cst.For, cst.CompFor):
+            source = binding.node.iter
+        else:
+            return False
+        if not held_state(ctx, source, _depth + 1):
+            return False
+    return bool(found[1])
 
 
 def describe_iterable(ctx: "FileContext", expr: cst.BaseExpression) -> str:

@@ -53,8 +53,11 @@ the whole generator before it returns the first result.
 
 Not flagged: a literal list or tuple, `range(N)` with a constant or configured `N`
 (a fixed pool of workers is the cure, not the disease; `range(len(items))` is
-flagged), an UPPER_CASE constant, a fan-out that only releases what the program holds
-(`close()`, `cancel()` on each connection or task), and work that is already bounded:
+flagged), an UPPER_CASE constant, a fixed population (one task per node, broker, connection,
+listener or subscriber; one per item of what the object itself holds, `self._subs`),
+`*args` the caller spells out one by one, a fan-out that only releases what the
+program holds (`close()`, `cancel()` on each connection or task), and work that is
+already bounded:
 an `async with <semaphore/limiter/lock>` (or `acquire()`) in the loop, or in the
 callee's own body when the callee is a function or method of the same module. A loop
 that waits before it goes round (awaits the task, `asyncio.wait`, a blocking
