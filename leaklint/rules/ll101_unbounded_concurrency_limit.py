@@ -1,14 +1,16 @@
 """LL101: a concurrency, worker or connection limit given a value that is no limit."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Tuple
 
 import libcst as cst
 
 from leaklint.analysis.calls import argument
+from leaklint.analysis.instances import instance_class
 from leaklint.analysis.values import INF, WORK_SIZE, describe, is_sentinel
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import last_component
+from leaklint.knowledge.limits import LIMIT_ATTRIBUTES, SHARED_BOUNDS, UNBOUNDED_DEFAULTS
 from leaklint.knowledge.specs import LimitParam
 from leaklint.rules.base import Rule
 
@@ -30,7 +32,17 @@ What counts as unbounded differs per API, and leaklint follows each library's so
 is bounded by the standard library at `min(32, cpu + 4)` (not flagged), while a `0` or
 `None` is the documented "unlimited" for some connection pools. Values are followed
 through module and function constants (`LIMIT = 2**63 - 1`) and aliases
-(`from asyncio import Semaphore as S`)."""
+(`from asyncio import Semaphore as S`).
+
+Checked: asyncio and threading `Semaphore`/`BoundedSemaphore`, `concurrent.futures`
+executors, `multiprocessing` pools, anyio and trio `CapacityLimiter`/`Semaphore` (and
+`limiter.total_tokens = math.inf` afterwards), aiostream `task_limit=None`, aiometer
+`max_at_once=None`, httpx `Limits(max_connections=None)`, httpcore pools, aiohttp
+connectors (`limit=0` or `None`, unless `limit_per_host` still bounds them), redis
+pools and clients (`max_connections=None` or `0` meant 2**31 connections before redis
+8), faststream `broker.subscriber(max_workers=...)`, and the callables you declare in
+`[tool.leaklint.limits]`. An explicit `None` is flagged even where it is the default:
+it says "no limit" on purpose, and the next reader takes it at its word."""
     fix_applicability = Applicability.UNSAFE
     fix_description = "Replace the limit by the `default-limit` setting (32 unless configured)."
     options = ("huge-threshold", "default-limit", "limits")
@@ -41,6 +53,9 @@ through module and function constants (`LIMIT = 2**63 - 1`) and aliases
         "from concurrent.futures import ThreadPoolExecutor\n\n"
         "def fetch_all(urls):\n    with ThreadPoolExecutor(max_workers=len(urls)) as pool:\n"
         "        return list(pool.map(download, urls))\n",
+        "import aiohttp\n\nconnector = aiohttp.TCPConnector(limit=0)\n",
+        "import redis\n\npool = redis.ConnectionPool(host='cache', max_connections=None)\n",
+        "from aiostream import stream\n\nresults = stream.map(source, enrich, task_limit=None)\n",
     )
     clean = (
         "import asyncio\n\nsem = asyncio.Semaphore(10)\n",
@@ -48,29 +63,88 @@ through module and function constants (`LIMIT = 2**63 - 1`) and aliases
         "pool = ThreadPoolExecutor(max_workers=None)  # bounded: min(32, cpu + 4)\n",
         "import asyncio\n\nstarted = asyncio.Semaphore(0)  # a signal, not a limit\n",
         "class Semaphore:\n    def __init__(self, value): ...\n\nsem = Semaphore(10**9)  # not asyncio's\n",
+        "import aiohttp\n\nconnector = aiohttp.TCPConnector(limit=0, limit_per_host=8)  # per host is bounded\n",
+        "import httpx\n\nlimits = httpx.Limits(max_connections=100, max_keepalive_connections=None)\n",
     )
 
     @classmethod
     def triggers(cls, knowledge):
-        return knowledge.short_names("limits")
+        words = {_trigger(spec) for specs in knowledge.limits.values() for spec in specs}
+        return words | set(LIMIT_ATTRIBUTES)
 
     def visit_Call(self, node: cst.Call) -> None:
-        knowledge = self.ctx.knowledge
-        specs = knowledge.limits.get(self.ctx.callee(node, knowledge.short_names("limits")) or "")
+        specs = self._specs(node)
         if not specs:
             return
+        unbounded = []
         for spec in specs:
             arg = argument(node, spec.param, spec.position)
             if arg is None:
                 continue
             value = self.ctx.value(arg.value)
             if self._unbounded(value, spec):
-                self.report(arg.value, self._message(spec, arg.value, value), self._fix(arg.value))
+                unbounded.append((spec, arg, value))
+        if not unbounded:
+            return
+        shared = SHARED_BOUNDS.get(specs[0].callable)
+        if shared is not None:
+            if not self._all_unbounded(node, specs, shared):
+                return
+            unbounded = unbounded[:1]  # one leak, one finding
+        for spec, arg, value in unbounded:
+            self.report(arg.value, self._message(spec, arg.value, value), self._fix(arg.value))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # `limiter.total_tokens = math.inf`: a limit lifted after creation
+        for target in node.targets:
+            target = target.target
+            if type(target) is not cst.Attribute or target.attr.value not in LIMIT_ATTRIBUTES:
+                continue
+            classes, factories = LIMIT_ATTRIBUTES[target.attr.value]
+            made_by = instance_class(target.value, self.ctx.scope)
+            if made_by is None or (made_by not in classes and made_by not in factories):
+                continue
+            value = self.ctx.value(node.value)
+            if self.ctx.is_unbounded_number(value) or value is WORK_SIZE:
+                owner = f"{made_by}()" if made_by in factories else made_by
+                spec = LimitParam(owner, target.attr.value, None)
+                self.report(node.value, self._message(spec, node.value, value, attribute=True), self._fix(node.value))
+
+    def _specs(self, node: cst.Call) -> Tuple[LimitParam, ...]:
+        """The limit rows of the callable `node` calls: by qualified name, or for a method
+        call on an instance, by the class that built the instance (`broker.subscriber`)."""
+        knowledge = self.ctx.knowledge
+        names = knowledge.short_names("limits")
+        specs = knowledge.limits.get(self.ctx.callee(node, names) or "")
+        if specs:
+            return specs
+        func = node.func
+        if type(func) is cst.Attribute and func.attr.value in names:
+            made_by = instance_class(func.value, self.ctx.scope)
+            if made_by is not None:
+                return knowledge.limits.get(f"{made_by}.{func.attr.value}", ())
+        return ()
+
+    def _all_unbounded(self, node: cst.Call, specs, params) -> bool:
+        """Whether every one of `params` (caps on the same thing) is unbounded, given so or
+        left at an unbounded default."""
+        by_param = {spec.param: spec for spec in specs}
+        for param in params:
+            spec = by_param.get(param)
+            if spec is None:
+                return False
+            arg = argument(node, spec.param, spec.position)
+            if arg is None:
+                if (spec.callable, param) not in UNBOUNDED_DEFAULTS:
+                    return False
+            elif not self._unbounded(self.ctx.value(arg.value), spec):
+                return False
+        return True
 
     def _unbounded(self, value: Any, spec: LimitParam) -> bool:
         return value is WORK_SIZE or is_sentinel(value, spec.unbounded) or self.ctx.is_unbounded_number(value)
 
-    def _message(self, spec: LimitParam, expr: cst.BaseExpression, value: Any) -> str:
+    def _message(self, spec: LimitParam, expr: cst.BaseExpression, value: Any, attribute: bool = False) -> str:
         text = self.ctx.module.code_for_node(expr).strip()
         shown = describe(value)
         if value is WORK_SIZE:
@@ -79,8 +153,10 @@ through module and function constants (`LIMIT = 2**63 - 1`) and aliases
             extra = ""
         else:
             extra = f" (= {shown})"
+        where = f"{spec.callable}.{spec.param} = {text}" if attribute else f"{spec.callable}({spec.param}={text})"
+        note = f" ({spec.note})" if spec.note and is_sentinel(value, spec.unbounded) else ""
         return (
-            f"{spec.callable}({spec.param}={text}){extra} is no limit: everything that arrives "
+            f"{where}{extra} is no limit{note}: everything that arrives "
             f"runs at once and memory grows with the backlog — use a fixed bound such as {self.ctx.settings.default_limit}"
         )
 
@@ -91,3 +167,13 @@ through module and function constants (`LIMIT = 2**63 - 1`) and aliases
             f"Replace the limit with {limit} (the `default-limit` setting)",
             (Edit(expr, cst.Integer(str(limit))),),
         )
+
+
+def _trigger(spec: LimitParam) -> str:
+    """A word every file that can call `spec.callable` with its parameter contains: the
+    callable's own name, the package it is imported from, or (keyword-only) the
+    parameter; the longest of them, which is usually the rarest."""
+    words = [last_component(spec.callable), spec.callable.split(".", 1)[0]]
+    if spec.position is None:
+        words.append(spec.param)
+    return max(words, key=len)  # on a tie, the callable's own name

@@ -1,0 +1,315 @@
+"""LL102: one task per item of a non-literal iterable, all started at once, unbounded."""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import libcst as cst
+
+from leaklint.analysis.calls import argument, terminal_name
+from leaklint.analysis.guards import (
+    function_of,
+    guarded_work,
+    is_release,
+    repeated_spawn,
+    runs_once_in,
+    waits_in_loop,
+)
+from leaklint.analysis.spawning import (
+    FAN_OUT_NAMES,
+    bounded_iterable,
+    comprehension_loops,
+    consumer_iterable,
+    describe_iterable,
+    few_items,
+    receiver_kind,
+    spawn_of,
+    trigger_words,
+    work_function,
+)
+from leaklint.analysis.walk import walk
+from leaklint.diagnostics import Applicability, Fix
+from leaklint.knowledge import spawns as api
+from leaklint.rules.base import Rule
+
+_COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp)
+
+# (the work's callable, the iterable that sets how many)
+PerItem = Tuple[Optional[cst.BaseExpression], cst.BaseExpression]
+
+
+class UnboundedFanOut(Rule):
+    code = "LL102"
+    name = "unbounded-fan-out"
+    summary = "One task per item of a non-literal iterable is started all at once, with nothing bounding it."
+    rationale = """\
+`asyncio.gather(*(fetch(u) for u in urls))` starts a task for every URL at the same
+moment. With ten URLs that is fine; with the 50 000 a caller passes one day it is
+50 000 open sockets, 50 000 coroutine frames and their buffers, all at once, and the
+remote side (or your file-descriptor limit) gives out first. The same happens with a
+list of `create_task`, `TaskGroup.create_task` / `nursery.start_soon` in a loop,
+`executor.submit` or `loop.run_in_executor` per item (the pool bounds the threads,
+not the backlog of pending calls), and `Executor.map` over a generator, which reads
+the whole generator before it returns the first result.
+
+Not flagged: a literal list or tuple, `range(N)` with a constant or configured `N`
+(a fixed pool of workers is the cure, not the disease; `range(len(items))` is
+flagged), an UPPER_CASE constant, a fixed population (one task per node, broker, connection,
+listener or subscriber; one per item of what the object itself holds, `self._subs`),
+`*args` the caller spells out one by one, a fan-out that only releases what the
+program holds (`close()`, `cancel()` on each connection or task), and work that is
+already bounded:
+an `async with <semaphore/limiter/lock>` (or `acquire()`) in the loop, or in the
+callee's own body when the callee is a function or method of the same module. A loop
+that waits before it goes round (awaits the task, `asyncio.wait`, a blocking
+`queue.put`, a sleep, an `if len(tasks) >= N` check) is not a fan-out either.
+Endless loops (`async for`, `while True`, a consumer) are LL103's."""
+    fix_applicability = Applicability.SUGGESTED
+    fix_description = (
+        "Bound the work: create an `asyncio.Semaphore(N)` (or `anyio.CapacityLimiter(N)`) once and "
+        "hold it around the work (`async with sem: return await fetch(u)`), or start a fixed "
+        "number of workers that take items from an `asyncio.Queue(maxsize=N)`; aiometer's "
+        "`max_at_once=` and aiostream's `task_limit=` do the same."
+    )
+    flagged = (
+        "import asyncio\n\nasync def crawl(urls):\n    return await asyncio.gather(*(fetch(u) for u in urls))\n",
+        "import asyncio\n\nasync def notify(users):\n    tasks = [asyncio.create_task(send(u)) for u in users]\n"
+        "    await asyncio.wait(tasks)\n",
+        "import asyncio\n\nasync def load(ids):\n    async with asyncio.TaskGroup() as tg:\n"
+        "        for i in ids:\n            tg.create_task(load_one(i))\n",
+        "from concurrent.futures import ThreadPoolExecutor\n\n"
+        "def convert(paths):\n    with ThreadPoolExecutor(8) as pool:\n"
+        "        return list(pool.map(resize, (p for p in paths if p.endswith('.png'))))\n",
+    )
+    clean = (
+        "import asyncio\n\nsem = asyncio.Semaphore(10)\n\nasync def fetch(u):\n    async with sem:\n"
+        "        return await get(u)\n\nasync def crawl(urls):\n    return await asyncio.gather(*(fetch(u) for u in urls))\n",
+        "import asyncio\n\nasync def main():\n    await asyncio.gather(*(worker(q) for _ in range(8)))\n",
+        "import asyncio\n\nasync def both():\n    await asyncio.gather(*[ping(h) for h in ('a', 'b')])\n",
+        "import asyncio\n\nasync def close_all(conns):\n    await asyncio.gather(*(c.close() for c in conns))\n",
+        "import asyncio\n\nasync def load(ids):\n    for i in ids:\n        await asyncio.create_task(load_one(i))\n",
+    )
+
+    @classmethod
+    def triggers(cls, knowledge):
+        return trigger_words() | {api.EXECUTOR_MAP_TRIGGER}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        label = terminal_name(func)
+        if label is None:
+            return
+        aliased = label in self.ctx.alias_names
+        if label in FAN_OUT_NAMES or aliased:
+            name = self.ctx.callee(node, FAN_OUT_NAMES)
+            if name in api.FAN_OUT_FUNCTIONS:
+                self._fan_out(node, name)
+                return
+        if label == api.EXECUTOR_MAP and type(func) is cst.Attribute:
+            self._executor_map(node)
+            return
+        self._spawn(node)
+
+    # --- gather(*(f(x) for x in xs)) ------------------------------------------------
+
+    def _fan_out(self, call: cst.Call, name: str) -> None:
+        position = api.FAN_OUT_FUNCTIONS[name]
+        if position == "*":
+            exprs = [arg.value for arg in call.args if arg.star == "*"]
+        else:
+            arg = argument(call, None, position)
+            exprs = [arg.value] if arg is not None else []
+        for expr in exprs:
+            found = self._per_item(expr)
+            if found is None:
+                continue
+            work, iterable = found
+            self.report(
+                call,
+                f"{name}() starts one task per item of `{describe_iterable(self.ctx, iterable)}` all at once, "
+                "with no semaphore or limit: a large input means as many concurrent tasks, sockets and "
+                f"buffers at the same moment — hold a semaphore in {_work_text(self.ctx, work)} or run a "
+                "fixed number of workers",
+                Fix(Applicability.SUGGESTED, self.fix_description),
+            )
+            return
+
+    def _per_item(self, expr: cst.BaseExpression, depth: int = 0) -> Optional[PerItem]:
+        """The work and the iterable when `expr` makes one awaitable per item."""
+        kind = type(expr)
+        if kind in _COMPREHENSIONS:
+            element = expr.elt
+            if type(element) is not cst.Call or spawn_of(self.ctx, element) is not None:
+                return None  # not new work, or a spawn reported where it stands
+            unbounded = self._unbounded_clauses(expr)
+            if not unbounded:
+                return None
+            return self._unless_bounded(work_function(self.ctx, element), unbounded[0].iter, element)
+        if kind is cst.Call and self.ctx.call_name(expr) == "builtins.map" and len(expr.args) >= 2:
+            iterables = [a.value for a in expr.args[1:]]
+            if any(few_items(self.ctx, it) for it in iterables):
+                return None
+            return self._unless_bounded(expr.args[0].value, iterables[0])
+        if kind is cst.Name and depth == 0:
+            return self._per_item_name(expr)
+        return None
+
+    def _per_item_name(self, name: cst.Name) -> Optional[PerItem]:
+        found = self.ctx.scope.find(name.value)
+        if found is None:
+            return None
+        owner, bindings = found
+        assigns = [b for b in bindings if b.kind in ("assign", "annassign")]
+        if len(assigns) != len(bindings) or len(assigns) != 1 or assigns[0].value is None:
+            return None
+        value = assigns[0].value
+        if type(value) in _COMPREHENSIONS or type(value) is cst.Call:
+            return self._per_item(value, depth=1)
+        if type(value) is cst.List and not value.elements:
+            return self._appended_in_loop(name.value, owner.node)
+        return None
+
+    def _appended_in_loop(self, name: str, scope_node: cst.CSTNode) -> Optional[PerItem]:
+        """`tasks = []` then `tasks.append(f(x))` in a `for` over a non-literal iterable."""
+        body = scope_node.body if type(scope_node) is cst.FunctionDef else scope_node
+        for loop in walk(body, into_scopes=False):
+            if type(loop) is not cst.For or loop.asynchronous is not None:
+                continue
+            if few_items(self.ctx, loop.iter, loop.target):
+                continue
+            for node in walk(loop.body, into_scopes=False):
+                if not _is_append_to(node, name):
+                    continue
+                element = node.args[0].value
+                if type(element) is not cst.Call or spawn_of(self.ctx, element) is not None:
+                    continue
+                if waits_in_loop(self.ctx, loop):
+                    continue
+                found = self._unless_bounded(work_function(self.ctx, element), loop.iter, element)
+                if found is not None:
+                    return found
+        return None
+
+    def _unless_bounded(
+        self, work: Optional[cst.BaseExpression], iterable: cst.BaseExpression, element: Optional[cst.Call] = None
+    ) -> Optional[PerItem]:
+        if _releases(work, element) or guarded_work(self.ctx, work):
+            return None
+        return work, iterable
+
+    def _unbounded_clauses(self, comprehension: cst.CSTNode) -> List[cst.CompFor]:
+        return [c for c in comprehension_loops(comprehension) if not few_items(self.ctx, c.iter, c.target)]
+
+    # --- spawns in a loop or a comprehension ------------------------------------------
+
+    def _spawn(self, call: cst.Call) -> None:
+        ctx = self.ctx
+        found = repeated_spawn(ctx, call, "items")
+        if found is None:
+            return
+        spawn, loop = found
+        if _releases(spawn.work, call) or guarded_work(ctx, spawn.work):
+            return
+        fix = Fix(Applicability.SUGGESTED, self.fix_description)
+        if type(loop) is cst.CompFor:
+            comprehension = _comprehension_of(ctx.stack, loop)
+            unbounded = self._unbounded_clauses(comprehension) if comprehension is not None else []
+            if not unbounded:
+                return
+            iterable = unbounded[0].iter
+            self.report(
+                comprehension,
+                f"{spawn.label} for every item of `{describe_iterable(ctx, iterable)}` starts them all at once, "
+                "with no semaphore or limit: a large input means as many tasks in flight at the same "
+                f"moment — hold a semaphore in {_work_text(ctx, spawn.work)} or run a fixed number of workers",
+                fix,
+            )
+            return
+        if runs_once_in(ctx, loop) or waits_in_loop(ctx, loop, call):
+            return
+        self.report(
+            call,
+            f"{spawn.label} in a loop over `{describe_iterable(ctx, loop.iter)}` starts one task per item, all at "
+            "once, with no semaphore or limit: a large input means as many tasks in flight at the same "
+            f"moment — acquire a semaphore before spawning or feed a fixed number of workers",
+            fix,
+        )
+
+    # --- executor.map over a generator ------------------------------------------------
+
+    def _executor_map(self, call: cst.Call) -> None:
+        ctx = self.ctx
+        if receiver_kind(ctx, call.func.value) != "executor":
+            return
+        buffer = argument(call, api.EXECUTOR_MAP_BUFFER, None)
+        if buffer is not None and ctx.value(buffer.value) is not None:
+            return
+        iterables: List[cst.BaseExpression] = [
+            a.value for a in call.args[1:] if a.keyword is None and a.star == ""
+        ]
+        if not iterables or not all(self._lazy(it) for it in iterables):
+            return
+        self.report(
+            call,
+            f"{terminal_name(call.func.value)}.map() over `{describe_iterable(ctx, iterables[0])}` submits every "
+            "item at once: Executor.map reads the whole iterable before it yields the first result, so "
+            "the backlog of pending calls grows with the input — submit in bounded batches, or pass "
+            "buffersize= (Python 3.14+)",
+            Fix(Applicability.SUGGESTED, self.fix_description),
+        )
+
+    def _lazy(self, expr: cst.BaseExpression) -> bool:
+        """A generator or stream: items that would otherwise arrive one at a time."""
+        ctx = self.ctx
+        if type(expr) is cst.Name:
+            found = ctx.scope.find(expr.value)
+            if found is not None and len(found[1]) == 1 and found[1][0].kind == "assign":
+                value = found[1][0].value
+                if type(value) is cst.GeneratorExp:
+                    expr = value
+        if type(expr) is cst.GeneratorExp:
+            return not all(bounded_iterable(ctx, c.iter) for c in comprehension_loops(expr))
+        if type(expr) is cst.Call and _is_generator(ctx, expr):
+            return True
+        return consumer_iterable(ctx, expr)
+
+
+def _is_append_to(node: cst.CSTNode, name: str) -> bool:
+    if type(node) is not cst.Call or len(node.args) != 1 or node.args[0].keyword is not None:
+        return False
+    func = node.func
+    return (
+        type(func) is cst.Attribute
+        and func.attr.value == "append"
+        and type(func.value) is cst.Name
+        and func.value.value == name
+    )
+
+
+def _releases(work: Optional[cst.BaseExpression], call: Optional[cst.Call] = None) -> bool:
+    """`conn.close`, `task.cancel`, `create_task(item.close)`: the work gives back what the
+    program already holds."""
+    if is_release(work):
+        return True
+    first = call.args[0].value if call is not None and call.args else None
+    return is_release(first.func if type(first) is cst.Call else first)
+
+
+def _work_text(ctx, work: Optional[cst.BaseExpression]) -> str:
+    name = terminal_name(work) if work is not None else None
+    return f"`{name}`" if name else "the work"
+
+
+def _comprehension_of(stack, clause: cst.CompFor) -> Optional[cst.CSTNode]:
+    for node in reversed(stack):
+        if type(node) in _COMPREHENSIONS or type(node) is cst.DictComp:
+            if node.for_in is clause:
+                return node
+    return None
+
+
+def _is_generator(ctx, call: cst.Call) -> bool:
+    """A call to a generator function of this module (its body yields)."""
+    function = function_of(ctx, call.func)
+    if function is None:
+        return False
+    return any(type(n) is cst.Yield for n in walk(function.body, into_scopes=False))
