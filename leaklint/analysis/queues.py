@@ -23,8 +23,21 @@ _BY_NAME: Dict[str, QueueSpec] = {spec.callable: spec for spec in QUEUES}
 
 @lru_cache(maxsize=1)
 def queue_short_names() -> frozenset:
-    """Last names of the queue constructors: the words a file must contain."""
+    """Last names of the queue constructors."""
     return frozenset(last_component(name) for name in _BY_NAME)
+
+
+@lru_cache(maxsize=1)
+def queue_triggers() -> frozenset:
+    """The words a file must contain to create a queue: a constructor's name called
+    (`Queue(`), subscripted (`Queue[int]()`), imported under an alias (`Queue as Q`) or
+    bound to another name (`Q = asyncio.Queue`, `Q = Queue`). The bare name would also
+    match every `from collections import deque` and `kombu.Queue` declaration."""
+    return frozenset(
+        spelling.format(name)
+        for name in queue_short_names()
+        for spelling in ("{}(", "{}[", "{} as", ".{}\n", ".{}\r", "= {}")
+    )
 
 
 def queue_spec(ctx: "FileContext", call: cst.Call) -> Optional[QueueSpec]:

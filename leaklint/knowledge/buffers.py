@@ -246,6 +246,10 @@ _STREAM_CALLS = (
     "asyncio.streams.start_server", "asyncio.streams.StreamReader",
 )
 
+# Parameter names too common to make a file worth parsing (`limit=` is everywhere):
+# LL403 looks for the callables' names instead
+COMMON_PARAMS = frozenset({"limit"})
+
 # Keyword parameters of qualified callables (user rows from [tool.leaklint.buffers] join
 # these in Knowledge.buffers).
 BUFFERS: Tuple[BufferParam, ...] = (

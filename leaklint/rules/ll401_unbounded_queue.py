@@ -11,7 +11,7 @@ from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge.buffers import QueueSpec
 from leaklint.rules.base import Rule
 from leaklint.analysis.origins import enclosing_class, self_attribute
-from leaklint.analysis.queues import queue_short_names, queue_spec, watches_size
+from leaklint.analysis.queues import queue_spec, queue_triggers, watches_size
 
 
 class UnboundedQueue(Rule):
@@ -55,7 +55,7 @@ loop or a handler. Values are followed through constants and aliases."""
 
     @classmethod
     def triggers(cls, knowledge):
-        return queue_short_names()
+        return queue_triggers()
 
     def visit_Call(self, node: cst.Call) -> None:
         spec = queue_spec(self.ctx, node)

@@ -8,7 +8,7 @@ import libcst as cst
 from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.loops import enclosing_loops, is_async_for
 from leaklint.analysis.origins import AttributeValues, origin, same_reference
-from leaklint.analysis.queues import pauses_reading, queue_short_names, queue_spec, watches_size
+from leaklint.analysis.queues import pauses_reading, queue_spec, queue_triggers, watches_size
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge.buffers import (
@@ -71,7 +71,7 @@ queue (a worker that re-queues); and code that watches the queue's size itself
 
     @classmethod
     def triggers(cls, knowledge):
-        return queue_short_names()
+        return queue_triggers()
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -80,9 +80,15 @@ queue (a worker that re-queues); and code that watches the queue's size itself
         self._watched: Dict[Tuple[int, str], bool] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if type(func) is not cst.Attribute:
-            return
+        if type(node.func) is cst.Attribute:
+            self._feed(node.func, called=True)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # `loop.call_soon_threadsafe(q.put_nowait, item)`: the feed handed over as a callable
+        if type(self.ctx.parent()) is cst.Arg:
+            self._feed(node, called=False)
+
+    def _feed(self, func: cst.Attribute, called: bool) -> None:
         kind = _FEED_KIND.get(func.attr.value)
         if kind is None:
             return
@@ -102,7 +108,8 @@ queue (a worker that re-queues); and code that watches the queue's size itself
             if id(call) in self._reported:
                 continue
             self._reported.add(id(call))
-            self.report(call, self._message(spec, receiver, func.attr.value, where), self._fix(call, spec))
+            method = func.attr.value + ("()" if called else "")
+            self.report(call, self._message(spec, receiver, method, where), self._fix(call, spec))
 
     # --- is the feed in a loop or a handler? ----------------------------------------
 
@@ -181,7 +188,7 @@ queue (a worker that re-queues); and code that watches the queue's size itself
         name = self.ctx.module.code_for_node(receiver)
         what = "deque" if spec.kind == "deque" else "queue"
         return (
-            f"{spec.callable}() has no size and `{name}.{method}()` feeds it {where}: a producer with no "
+            f"{spec.callable}() has no size and `{name}.{method}` feeds it {where}: a producer with no "
             f"back-pressure, so whenever it outpaces the consumer the backlog grows in memory without "
             f"limit — bound the {what}"
             + (f" ({spec.param}={self.ctx.settings.default_queue_size})" if spec.param else " (use queue.Queue(maxsize=...))")
@@ -220,12 +227,15 @@ def _innermost_function(stack: List[cst.CSTNode]) -> Optional[cst.FunctionDef]:
 
 
 def _drains(loop, receiver: cst.BaseExpression, kind: str) -> bool:
+    """Whether the loop also takes from the queue: in its body, or in a `while` test
+    (`while q.get(): ... q.put(x)`)."""
     drains = QUEUE_DRAINS[kind]
-    body = getattr(loop, "body", None)
-    if body is None:  # a comprehension's for: nothing to drain in
-        return False
-    for node in walk(body, into_scopes=False):
-        if type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value in drains:
-            if same_reference(node.func.value, receiver):
-                return True
+    parts = [getattr(loop, "body", None), getattr(loop, "test", None)]
+    for part in parts:
+        if part is None:  # a comprehension's for: nothing to drain in
+            continue
+        for node in walk(part, into_scopes=False):
+            if type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value in drains:
+                if same_reference(node.func.value, receiver):
+                    return True
     return False

@@ -19,6 +19,7 @@ from leaklint.knowledge.buffers import (
     BATCH_METHODS,
     CELERY_PREFETCH_NAMES,
     CELERY_SETTING,
+    COMMON_PARAMS,
     KAFKA_CLIENTS_BY_NAME,
     KAFKA_KEYS,
     METHOD_BUFFERS,
@@ -127,7 +128,8 @@ normal."""
         words = set()
         for specs in knowledge.buffers.values():
             for spec in specs:
-                words.add(f"{spec.param}=" if spec.position is None else last_component(spec.callable))
+                by_keyword = spec.position is None and spec.param not in COMMON_PARAMS
+                words.add(f"{spec.param}=" if by_keyword else last_component(spec.callable))
         for row in METHOD_BUFFERS + BATCH_METHODS:
             words.add(f"{row.param}=" if row.position is None else row.method)
         words.update(f"{param}=" for param in AUTO_ACK_PARAMS)
