@@ -197,7 +197,7 @@ SETTINGS: Tuple[Setting, ...] = (
     _setting("aiohttp.max_msg_size", "aiohttp websocket message limit", "bytes", 4 * 1024**2, unbounded=(0,),
              when="with every websocket message a peer sends, buffered whole",
              source="aiohttp 3.14.5 _websocket/reader_py.py"),
-    # client.py: read_bufsize=DEFAULT_CHUNK_SIZE = 2**18 (helpers.py); 2**16 before 3.12
+    # client.py: read_bufsize=DEFAULT_CHUNK_SIZE = 2**18 (helpers.py); older releases used 2**16
     _setting("aiohttp.read_bufsize", "aiohttp response read buffer", "bytes", 2**18,
              when="for every response read slower than it arrives", source="aiohttp 3.14.5 helpers.py"),
     # Lib/asyncio/streams.py: _DEFAULT_LIMIT = 2 ** 16; the reader pauses at 2 * limit;

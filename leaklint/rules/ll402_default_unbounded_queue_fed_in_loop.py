@@ -36,12 +36,18 @@ filled a known number of times, but a producer that runs in a `while` loop, an
 the two, the queue silently becomes the backlog, and memory grows until the process
 dies. This is the Kafka prefetch incident, rebuilt by hand.
 
-Reported on the queue's creation, when a `put`/`put_nowait` (or a deque's `append`) on
-the same local name, module name or `self.` attribute happens inside a `while` loop,
-an `async for`, or a handler. Not reported: queues given a size; a `for` loop over a
-collection (it feeds a known number of items); a loop that also takes from the same
-queue (a worker that re-queues); and code that watches the queue's size itself
-(`qsize()`, `full()`, `len(q)`: hand-made flow control)."""
+Reported on the queue's creation, when a `put`/`put_nowait` on the same local name,
+module name or `self.` attribute happens inside a `while` loop, an `async for`, or a
+handler (also when the feed is handed over as a callable, as in
+`loop.call_soon_threadsafe(q.put_nowait, item)`). Deques count only when they outlive
+the call (a `self.` attribute or a module name) and are fed by `append` in an
+`async for` or a handler: a local deque, or one fed in a `while`, is as often a work
+list, a parser's pushback or a scheduler's stack. Not reported: queues given a size; a
+`for` loop over a collection (it feeds a known number of items); a loop that also
+takes from the same queue (a worker that re-queues, `while q.get(): ... q.put(x)`); a
+relay from one in-process channel to another (the source's bound governs); and code
+that manages the size by hand (`qsize()`, `full()`, `len(q)`, `statistics()`, or a
+transport's `pause_reading()` in the file)."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Give the queue `maxsize=<default-queue-size>` (1000 unless configured), so `await put()` "
@@ -120,7 +126,9 @@ queue (a worker that re-queues); and code that watches the queue's size itself
             if _drains(loop, receiver, kind):
                 return None  # a worker that takes and re-queues: no net growth
         for loop in loops:
-            if isinstance(loop, cst.While):
+            # a deque in a `while` is as often a parser's pushback or a scheduler's stack
+            # as a buffer: only queues count there
+            if isinstance(loop, cst.While) and kind == "queue":
                 return "inside a `while` loop"
             if is_async_for(loop) and not self._relays(loop):
                 return "inside an `async for` loop"

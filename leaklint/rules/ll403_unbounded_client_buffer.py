@@ -2,7 +2,7 @@
 or far above the library's default."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import libcst as cst
 
@@ -95,9 +95,9 @@ moved with `[tool.leaklint.thresholds]`, e.g. `"queued.max.messages.kbytes" = 13
 """ + _thresholds_page() + """
 
 Checked in each library's source (see `leaklint/knowledge/buffers.py`); version traps
-respected: aiohttp's `read_bufsize` default is the 256 KiB of 3.12+ (so the line sits
-higher, not lower), and librdkafka's old 1000000 KB prefetch default is not taken as
-normal."""
+respected: aiohttp's `read_bufsize` line follows the 256 KiB default of 3.14 (earlier
+releases used 64 KiB, so the line errs high, not low), and librdkafka's old 1000000 KB
+prefetch default is not taken as normal."""
     fix_applicability = Applicability.SUGGESTED
     fix_description = "Set the library's documented bound (its default, or a value at or below the threshold)."
     options = ("thresholds", "buffers", "huge-threshold")

@@ -65,7 +65,7 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
         if isinstance(expr, cst.Call):
             return  # judged by visit_Call
         if self._qualified(expr) in UNBOUNDED_CACHES and _has_parameters(self.ctx.parent()):
-            self.report(node, self._message(expr, "keeps"), self._cache_fix(expr))
+            self.report(node, self._message(_function_name(self.ctx.parent())), self._cache_fix(expr))
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self._qualified(node.func)
@@ -77,7 +77,7 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
         if decorator is not None and not _has_parameters(self.ctx.parent(2)):
             return
         if name in UNBOUNDED_CACHES:  # functools.cache(f)
-            self.report(where, self._message(node.func, "keeps"), self._cache_fix(node.func, node))
+            self.report(where, self._message(_function_name(self.ctx.parent(2))), self._cache_fix(node.func, node))
         elif name in LRU_CACHES:
             arg = argument(node, "maxsize", 0)
             if arg is None:
@@ -88,9 +88,10 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
                 text = self.ctx.module.code_for_node(arg.value).strip()
                 shown = "" if text in ("None", describe(value)) else f" (= {describe(value)})"
                 size = self.ctx.settings.default_cache_size
+                on = _function_name(self.ctx.parent(2)) if decorator is not None else None
                 self.report(
                     where,
-                    f"lru_cache(maxsize={text}){shown} is an unbounded cache: it keeps the result for every "
+                    f"lru_cache(maxsize={text}){shown}{f' on {on}()' if on else ''} is an unbounded cache: it keeps the result for every "
                     f"distinct argument forever, so memory grows with each new input — use maxsize={size}",
                     Fix(Applicability.UNSAFE, f"Bound the cache at {size} (the `default-cache-size` setting)",
                         (Edit(arg.value, cst.Integer(str(size))),)),
@@ -103,10 +104,11 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
         name = self.ctx.qualified_name(expr)
         return name if name in LRU_CACHES or name in UNBOUNDED_CACHES else None
 
-    def _message(self, expr: cst.BaseExpression, verb: str) -> str:
+    def _message(self, function: Optional[str]) -> str:
         size = self.ctx.settings.default_cache_size
+        where = f" on {function}()" if function else ""
         return (
-            f"functools.cache {verb} the result for every distinct argument forever: an unbounded cache whose "
+            f"functools.cache{where} keeps the result for every distinct argument forever: an unbounded cache whose "
             f"memory grows with each new input — use lru_cache(maxsize={size})"
         )
 
@@ -135,6 +137,10 @@ def _keyword(name: str, value: int) -> cst.Arg:
         value=cst.Integer(str(value)),
         equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
     )
+
+
+def _function_name(node: Optional[cst.CSTNode]) -> Optional[str]:
+    return node.name.value if isinstance(node, cst.FunctionDef) else None
 
 
 def _has_parameters(function: Optional[cst.CSTNode]) -> bool:
