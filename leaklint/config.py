@@ -149,6 +149,22 @@ def _buffers(value: Any) -> Dict[str, Dict[str, Any]]:
     )
 
 
+def _thresholds(value: Any) -> Dict[str, int]:
+    # names are the LL4 settings leaklint knows (listed on the LL403 page); a typo is an error
+    from leaklint.knowledge.buffers import THRESHOLD_SETTINGS
+
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a table of \"setting\" = max, got {_type_name(value)}")
+    for name, limit in value.items():
+        if name not in THRESHOLD_SETTINGS:
+            raise ValueError(f"unknown setting {name!r} (known: {', '.join(sorted(THRESHOLD_SETTINGS))})")
+        try:
+            _positive_int(limit)
+        except ValueError as exc:
+            raise ValueError(f"{name!r}: {exc}") from None
+    return dict(value)
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -172,6 +188,7 @@ KEYS: Tuple[Key, ...] = (
     Key("limits", _limits, {}, "Table: callable = { param, position, unbounded }. Teaches LL101 your own limits."),
     Key("subscriptions", _subscriptions, {}, "Table: callable = { channel-arg }. Teaches LL3 your own subscription APIs."),
     Key("buffers", _buffers, {}, "Table: callable = { param, position, unbounded, max }. Teaches LL4 your own buffers."),
+    Key("thresholds", _thresholds, {}, "Table: setting = max. Moves LL403's \"too large\" line for a built-in buffer setting (names on the LL403 page)."),
 )
 KEYS_BY_NAME = {k.name: k for k in KEYS}
 
@@ -214,6 +231,7 @@ class Settings:
     limits: Tuple[Tuple[str, Any], ...] = ()
     subscriptions: Tuple[Tuple[str, Any], ...] = ()
     buffers: Tuple[Tuple[str, Any], ...] = ()
+    thresholds: Tuple[Tuple[str, int], ...] = ()
     config_path: Optional[Path] = field(default=None, compare=False)
     root: Path = field(default_factory=Path.cwd, compare=False)
 
@@ -311,7 +329,7 @@ def settings_from_table(table: Any, path: Optional[Path] = None, root: Optional[
             kwargs[attr] = tuple(value)
         elif key == "per-file-ignores":
             kwargs[attr] = tuple((k, tuple(v)) for k, v in value.items())
-        elif key in ("resources", "limits", "subscriptions", "buffers"):
+        elif key in ("resources", "limits", "subscriptions", "buffers", "thresholds"):
             kwargs[attr] = _freeze(value)
         else:
             kwargs[attr] = value

@@ -1,0 +1,86 @@
+"""Queues for the LL4 rules: recognising their constructors at a call, generics included
+(`asyncio.Queue[int]()`, `anyio.create_memory_object_stream[bytes](10)`), and telling
+whether the code around a queue bounds it by hand."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Dict, Optional, Sequence
+
+import libcst as cst
+
+from leaklint.analysis.calls import terminal_name
+from leaklint.analysis.origins import same_reference
+from leaklint.analysis.scopes import qualified_name
+from leaklint.analysis.walk import walk
+from leaklint.knowledge import last_component
+from leaklint.knowledge.buffers import FLOW_CONTROL_CALLS, QUEUE_SIZE_CHECKS, QUEUES, QueueSpec
+
+if TYPE_CHECKING:
+    from leaklint.context import FileContext
+
+_BY_NAME: Dict[str, QueueSpec] = {spec.callable: spec for spec in QUEUES}
+
+
+@lru_cache(maxsize=1)
+def queue_short_names() -> frozenset:
+    """Last names of the queue constructors."""
+    return frozenset(last_component(name) for name in _BY_NAME)
+
+
+@lru_cache(maxsize=1)
+def queue_triggers() -> frozenset:
+    """The words a file must contain to create a queue: a constructor's name called
+    (`Queue(`), subscripted (`Queue[int]()`), imported under an alias (`Queue as Q`) or
+    bound to another name (`Q = asyncio.Queue`, `Q = Queue`). The bare name would also
+    match every `from collections import deque` and `kombu.Queue` declaration."""
+    return frozenset(
+        spelling.format(name)
+        for name in queue_short_names()
+        for spelling in ("{}(", "{}[", "{} as", ".{}\n", ".{}\r", "= {}")
+    )
+
+
+def queue_spec(ctx: "FileContext", call: cst.Call) -> Optional[QueueSpec]:
+    """The queue table's row for the callable of `call`, through imports and aliases."""
+    func = call.func
+    if isinstance(func, cst.Subscript):  # a generic alias: Queue[int]()
+        func = func.value
+    label = terminal_name(func)
+    if label is None or (label not in queue_short_names() and label not in ctx.alias_names):
+        return None
+    return _BY_NAME.get(qualified_name(func, ctx.scope) or "")
+
+
+def _rooted_at(expr: cst.BaseExpression, reference: cst.BaseExpression) -> bool:
+    """`reference` itself, or an attribute chain starting with it (`q._state.data`)."""
+    while True:
+        if same_reference(expr, reference):
+            return True
+        if isinstance(expr, cst.Attribute):
+            expr = expr.value
+        elif isinstance(expr, cst.Call):  # q.statistics().current_buffer_used
+            expr = expr.func
+        else:
+            return False
+
+
+def watches_size(region: cst.CSTNode, references: Sequence[cst.BaseExpression]) -> bool:
+    """Whether the code in `region` that can see a queue checks its size (hand-made flow
+    control): `len(q)`, `q.qsize()`, `q.full()`, `q.statistics()`, `len(q._state.data)`."""
+    for node in walk(region):
+        if type(node) is not cst.Call:
+            continue
+        func = node.func
+        if type(func) is cst.Attribute:
+            if func.attr.value in QUEUE_SIZE_CHECKS and any(_rooted_at(func.value, r) for r in references):
+                return True
+        elif type(func) is cst.Name and func.value == "len" and len(node.args) == 1:
+            if any(_rooted_at(node.args[0].value, r) for r in references):
+                return True
+    return False
+
+
+def pauses_reading(source: str) -> bool:
+    """Whether the file pauses a transport by hand (`transport.pause_reading()`): its
+    protocols' buffers are flow-controlled however they are declared."""
+    return any(f".{name}(" in source for name in FLOW_CONTROL_CALLS)

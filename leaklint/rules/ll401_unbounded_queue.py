@@ -1,0 +1,113 @@
+"""LL401: a queue or in-memory channel given a size that is no bound."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import libcst as cst
+
+from leaklint.analysis.calls import argument
+from leaklint.analysis.values import INF, describe, is_sentinel
+from leaklint.diagnostics import Applicability, Edit, Fix
+from leaklint.knowledge.buffers import QueueSpec
+from leaklint.rules.base import Rule
+from leaklint.analysis.origins import enclosing_class, self_attribute
+from leaklint.analysis.queues import queue_spec, queue_triggers, watches_size
+
+
+class UnboundedQueue(Rule):
+    code = "LL401"
+    name = "unbounded-queue"
+    summary = "A queue, deque or memory channel is given a size that is no bound."
+    rationale = """\
+A queue between a producer and a consumer is where back-pressure comes from: when it is
+full, the producer waits. Given no bound, the producer never waits, and whenever it is
+faster than the consumer (a burst, a slow database, a stuck downstream) the queue holds
+the whole backlog in memory until the process is killed. Nothing in the code looks
+wrong until the day the consumer slows down.
+
+What counts as unbounded follows each library's source: `maxsize <= 0` for `asyncio`,
+`queue` and `multiprocessing` queues, `maxsize=0` for `tornado.queues`, `maxlen=None`
+passed explicitly to `collections.deque`, and `math.inf` for
+`anyio.create_memory_object_stream` and `trio.open_memory_channel` (whose default, 0,
+is a bounded rendezvous). A size at or above `huge-threshold` counts too. A size equal
+to the work (`len(items)`) is not flagged: the items are already in memory. Queues
+created with no size at all are LL402's business, reported only when they are fed in a
+loop or a handler. Values are followed through constants and aliases."""
+    fix_applicability = Applicability.UNSAFE
+    fix_description = (
+        "Replace the size by the `default-queue-size` setting (1000 unless configured). "
+        "Unsafe: producers then wait (`put`) or fail (`put_nowait` raises `QueueFull`) "
+        "when the queue is full, and a bounded deque silently drops its oldest items."
+    )
+    options = ("huge-threshold", "default-queue-size")
+    flagged = (
+        "import asyncio\n\nevents = asyncio.Queue(maxsize=0)\n",
+        "import queue\n\nlog_records = queue.Queue(-1)\n",
+        "import anyio, math\n\nsend, receive = anyio.create_memory_object_stream(math.inf)\n",
+        "from collections import deque\n\nhistory = deque([], None)\n",
+    )
+    clean = (
+        "import asyncio\n\nevents = asyncio.Queue(maxsize=100)\n",
+        "import anyio\n\nsend, receive = anyio.create_memory_object_stream()  # 0: a rendezvous\n",
+        "from collections import deque\n\nhistory = deque(maxlen=50)\n",
+        "class Queue:\n    def __init__(self, maxsize): ...\n\njobs = Queue(0)  # not the standard library's\n",
+    )
+
+    @classmethod
+    def triggers(cls, knowledge):
+        return queue_triggers()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        spec = queue_spec(self.ctx, node)
+        if spec is None or spec.param is None:
+            return
+        arg = argument(node, spec.param, spec.position)
+        if arg is None:
+            return
+        value = self.ctx.value(arg.value)
+        if not self._unbounded(value, spec) or self._flow_controlled(node):
+            return
+        self.report(node, self._message(spec, arg.value, value), self._fix(arg.value))
+
+    def _flow_controlled(self, node: cst.Call) -> bool:
+        """Unbounded on purpose, with a size check of its own (websockets pauses reading
+        when `len(self.frames...)` passes a high-water mark)."""
+        parent = self.ctx.parent()
+        if isinstance(parent, cst.Assign) and parent.value is node:
+            targets = [t.target for t in parent.targets]
+        elif isinstance(parent, cst.AnnAssign) and parent.value is node:
+            targets = [parent.target]
+        else:
+            return False
+        references = [
+            n for t in targets for n in (t.elements if isinstance(t, (cst.Tuple, cst.List)) else (t,))
+        ]
+        references = [r.value if isinstance(r, cst.Element) else r for r in references]
+        region = enclosing_class(self.ctx) if any(self_attribute(r) for r in references) else self.ctx.scope.node
+        return region is not None and watches_size(region, references)
+
+    def _unbounded(self, value: Any, spec: QueueSpec) -> bool:
+        if is_sentinel(value, spec.unbounded):
+            return True
+        if spec.nonpositive and isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
+            return True
+        return self.ctx.is_unbounded_number(value)
+
+    def _message(self, spec: QueueSpec, expr: cst.BaseExpression, value: Any) -> str:
+        text = self.ctx.module.code_for_node(expr).strip()
+        shown = describe(value)
+        extra = "" if text in (shown, repr(value)) or (value == INF and "inf" in text.lower()) else f" (= {shown})"
+        what = {"deque": "deque", "stream": "memory channel"}.get(spec.kind, "queue")
+        return (
+            f"{spec.callable}({spec.param}={text}){extra} is an unbounded {what}: whenever the producer "
+            f"is faster than the consumer, the backlog grows in memory without limit — give it a fixed "
+            f"size such as {self.ctx.settings.default_queue_size} so the producer waits"
+        )
+
+    def _fix(self, expr: cst.BaseExpression) -> Optional[Fix]:
+        size = self.ctx.settings.default_queue_size
+        return Fix(
+            Applicability.UNSAFE,
+            f"Bound it at {size} (the `default-queue-size` setting)",
+            (Edit(expr, cst.Integer(str(size))),),
+        )

@@ -1,0 +1,249 @@
+"""LL402: a queue created with no size, fed in a loop or a handler."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import libcst as cst
+
+from leaklint.analysis.calls import argument, terminal_name
+from leaklint.analysis.loops import enclosing_loops, is_async_for
+from leaklint.analysis.origins import AttributeValues, origin, same_reference
+from leaklint.analysis.queues import pauses_reading, queue_spec, queue_triggers, watches_size
+from leaklint.analysis.walk import walk
+from leaklint.diagnostics import Applicability, Edit, Fix
+from leaklint.knowledge.buffers import (
+    HANDLER_DECORATORS,
+    HANDLER_METHODS,
+    QUEUE_DRAINS,
+    QUEUE_FEEDS,
+    QueueSpec,
+)
+from leaklint.rules.base import Rule
+
+_FEED_KIND = {method: kind for kind, methods in QUEUE_FEEDS.items() for method in methods}
+
+
+class DefaultUnboundedQueueFedInLoop(Rule):
+    code = "LL402"
+    name = "default-unbounded-queue-fed-in-loop"
+    summary = "A queue created with no size (so unbounded) is fed inside a loop or a request/message handler."
+    rationale = """\
+`asyncio.Queue()`, `queue.Queue()`, `multiprocessing.Queue()`, `queue.SimpleQueue()` and
+`collections.deque()` have no bound unless you give one. That is harmless for a queue
+filled a known number of times, but a producer that runs in a `while` loop, an
+`async for` over a stream, or once per request, message or chunk (a route handler, a
+`data_received` callback) never waits for the consumer: whenever it is the faster of
+the two, the queue silently becomes the backlog, and memory grows until the process
+dies. This is the Kafka prefetch incident, rebuilt by hand.
+
+Reported on the queue's creation, when a `put`/`put_nowait` on the same local name,
+module name or `self.` attribute happens inside a `while` loop, an `async for`, or a
+handler (also when the feed is handed over as a callable, as in
+`loop.call_soon_threadsafe(q.put_nowait, item)`). Deques count only when they outlive
+the call (a `self.` attribute or a module name) and are fed by `append` in an
+`async for` or a handler: a local deque, or one fed in a `while`, is as often a work
+list, a parser's pushback or a scheduler's stack. Not reported: queues given a size; a
+`for` loop over a collection (it feeds a known number of items); a loop that also
+takes from the same queue (a worker that re-queues, `while q.get(): ... q.put(x)`); a
+relay from one in-process channel to another (the source's bound governs); and code
+that manages the size by hand (`qsize()`, `full()`, `len(q)`, `statistics()`, or a
+transport's `pause_reading()` in the file)."""
+    fix_applicability = Applicability.UNSAFE
+    fix_description = (
+        "Give the queue `maxsize=<default-queue-size>` (1000 unless configured), so `await put()` "
+        "waits for the consumer. Unsafe: `put_nowait` then raises `QueueFull` when it is full. "
+        "A `SimpleQueue` or a deque gets a suggestion instead (a different type, or a `maxlen` "
+        "that drops items, is a design choice)."
+    )
+    options = ("default-queue-size",)
+    flagged = (
+        "import asyncio\n\nasync def pump(ws):\n    inbox = asyncio.Queue()\n"
+        "    async for message in ws:\n        await inbox.put(message)\n",
+        "import queue\n\nclass Reader:\n    def __init__(self, sock):\n        self.sock = sock\n"
+        "        self.lines = queue.Queue()\n\n    def run(self):\n        while True:\n"
+        "            self.lines.put(self.sock.recv(4096))\n",
+        "import asyncio\n\nclass Protocol(asyncio.Protocol):\n    def __init__(self):\n"
+        "        self.chunks = asyncio.Queue()\n\n    def data_received(self, data):\n"
+        "        self.chunks.put_nowait(data)\n",
+    )
+    clean = (
+        "import asyncio\n\nasync def pump(ws):\n    inbox = asyncio.Queue(maxsize=100)\n"
+        "    async for message in ws:\n        await inbox.put(message)\n",
+        "import asyncio\n\nasync def crawl(urls):\n    todo = asyncio.Queue()\n    for url in urls:\n"
+        "        todo.put_nowait(url)  # a known number of items\n",
+        "import asyncio\n\nasync def worker(q: asyncio.Queue):\n    retry = asyncio.Queue()\n    while True:\n"
+        "        item = await retry.get()\n        await retry.put(item)  # takes as much as it feeds\n",
+    )
+
+    @classmethod
+    def triggers(cls, knowledge):
+        return queue_triggers()
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._attributes = AttributeValues()
+        self._reported: set = set()
+        self._watched: Dict[Tuple[int, str], bool] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if type(node.func) is cst.Attribute:
+            self._feed(node.func, called=True)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # `loop.call_soon_threadsafe(q.put_nowait, item)`: the feed handed over as a callable
+        if type(self.ctx.parent()) is cst.Arg:
+            self._feed(node, called=False)
+
+    def _feed(self, func: cst.Attribute, called: bool) -> None:
+        kind = _FEED_KIND.get(func.attr.value)
+        if kind is None:
+            return
+        receiver = func.value
+        if not isinstance(receiver, (cst.Name, cst.Attribute)):
+            return
+        creations = self._creations(receiver, kind)  # first: most `.append()`s are on lists
+        if not creations:
+            return
+        where = self._producer_context(receiver, kind)
+        if where is None:
+            return
+        values, region = creations
+        if self._watches_size(region, receiver):
+            return
+        for call, spec in values:
+            if id(call) in self._reported:
+                continue
+            self._reported.add(id(call))
+            method = func.attr.value + ("()" if called else "")
+            self.report(call, self._message(spec, receiver, method, where), self._fix(call, spec))
+
+    # --- is the feed in a loop or a handler? ----------------------------------------
+
+    def _producer_context(self, receiver: cst.BaseExpression, kind: str) -> Optional[str]:
+        """How to describe where the feed runs repeatedly, or None if it does not."""
+        loops = enclosing_loops(self.ctx)
+        for loop in loops:
+            if _drains(loop, receiver, kind):
+                return None  # a worker that takes and re-queues: no net growth
+        for loop in loops:
+            # a deque in a `while` is as often a parser's pushback or a scheduler's stack
+            # as a buffer: only queues count there
+            if isinstance(loop, cst.While) and kind == "queue":
+                return "inside a `while` loop"
+            if is_async_for(loop) and not self._relays(loop):
+                return "inside an `async for` loop"
+        function = _innermost_function(self.ctx.stack)
+        if function is None:
+            return None
+        if function.name.value in HANDLER_METHODS:
+            return f"in `{function.name.value}`, once per call"
+        for decorator in function.decorators:
+            expr = decorator.decorator
+            if isinstance(expr, cst.Call):
+                expr = expr.func
+            if terminal_name(expr) in HANDLER_DECORATORS:
+                return f"in the handler `{function.name.value}`, once per request or message"
+        return None
+
+    def _relays(self, loop) -> bool:
+        """`async for x in <a channel or queue made in this file>`: a relay between two
+        in-process queues, paced by the source, whose own bound governs (LL401 reports an
+        unbounded source)."""
+        source = loop.iter
+        if not isinstance(source, cst.Name):
+            return False
+        bindings = self.ctx.scope.lookup(source.value)
+        if not bindings or len(bindings) != 1 or not isinstance(bindings[0].node, (cst.Assign, cst.AnnAssign)):
+            return False
+        value = bindings[0].node.value
+        return isinstance(value, cst.Call) and queue_spec(self.ctx, value) is not None
+
+    # --- where was the queue made? ---------------------------------------------------
+
+    def _creations(self, receiver: cst.BaseExpression, kind: str):
+        values, region = origin(self.ctx, receiver, self._attributes)
+        if not values or region is None:
+            return None
+        if kind == "deque" and isinstance(region, (cst.FunctionDef, cst.Lambda)):
+            return None  # a local deque is a work list (BFS, batching) that dies with the call
+        found: List[Tuple[cst.Call, QueueSpec]] = []
+        for value in values:
+            if not isinstance(value, cst.Call):
+                return None
+            spec = queue_spec(self.ctx, value)
+            if spec is None or spec.kind != kind or not spec.default_unbounded:
+                return None
+            if any(arg.star for arg in value.args):
+                return None  # *args / **kwargs may carry a size
+            if spec.param is not None and argument(value, spec.param, spec.position) is not None:
+                return None  # sized: LL401 judges the size
+            found.append((value, spec))
+        return found, region
+
+    def _watches_size(self, region: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
+        """Flow control by hand: the code that sees the queue checks its size, or the
+        file pauses its transport."""
+        key = (id(region), self.ctx.module.code_for_node(receiver))
+        cached = self._watched.get(key)
+        if cached is None:
+            cached = pauses_reading(self.ctx.source) or watches_size(region, (receiver,))
+            self._watched[key] = cached
+        return cached
+
+    # --- report ----------------------------------------------------------------------
+
+    def _message(self, spec: QueueSpec, receiver: cst.BaseExpression, method: str, where: str) -> str:
+        name = self.ctx.module.code_for_node(receiver)
+        what = "deque" if spec.kind == "deque" else "queue"
+        return (
+            f"{spec.callable}() has no size and `{name}.{method}` feeds it {where}: a producer with no "
+            f"back-pressure, so whenever it outpaces the consumer the backlog grows in memory without "
+            f"limit — bound the {what}"
+            + (f" ({spec.param}={self.ctx.settings.default_queue_size})" if spec.param else " (use queue.Queue(maxsize=...))")
+        )
+
+    def _fix(self, call: cst.Call, spec: QueueSpec) -> Fix:
+        size = self.ctx.settings.default_queue_size
+        if spec.param is None or spec.kind != "queue":
+            return Fix(
+                Applicability.SUGGESTED,
+                f"Use a queue with a bound ({'queue.Queue(maxsize=...)' if spec.param is None else 'maxlen=...'}) "
+                "and make the producer wait when it is full",
+            )
+        keyword = cst.Arg(
+            keyword=cst.Name(spec.param),
+            value=cst.Integer(str(size)),
+            equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+        )
+        args = list(call.args)
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        return Fix(
+            Applicability.UNSAFE,
+            f"Bound the queue at {size} (the `default-queue-size` setting)",
+            (Edit(call, call.with_changes(args=args + [keyword])),),
+        )
+
+
+def _innermost_function(stack: List[cst.CSTNode]) -> Optional[cst.FunctionDef]:
+    for node in reversed(stack):
+        if isinstance(node, cst.FunctionDef):
+            return node
+        if isinstance(node, (cst.Lambda, cst.ClassDef)):
+            return None
+    return None
+
+
+def _drains(loop, receiver: cst.BaseExpression, kind: str) -> bool:
+    """Whether the loop also takes from the queue: in its body, or in a `while` test
+    (`while q.get(): ... q.put(x)`)."""
+    drains = QUEUE_DRAINS[kind]
+    parts = [getattr(loop, "body", None), getattr(loop, "test", None)]
+    for part in parts:
+        if part is None:  # a comprehension's for: nothing to drain in
+            continue
+        for node in walk(part, into_scopes=False):
+            if type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value in drains:
+                if same_reference(node.func.value, receiver):
+                    return True
+    return False
