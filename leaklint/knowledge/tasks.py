@@ -71,3 +71,10 @@ COLLECTION_READERS = (
     "asyncio.wait", "asyncio.tasks.wait", "asyncio.as_completed", "asyncio.tasks.as_completed",
     "asyncio.gather", "concurrent.futures.wait", "concurrent.futures.as_completed",
 )
+
+# LL205: methods that take a callback and drop what it returns (asyncio's loop and
+# Future APIs): a lambda given to them that starts a task loses the task.
+CALLBACK_REGISTRARS = (
+    "call_soon", "call_soon_threadsafe", "call_later", "call_at", "add_done_callback",
+    "add_signal_handler", "add_reader", "add_writer",
+)
