@@ -25,7 +25,7 @@ import libcst as cst
 
 from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.loops import is_forever
-from leaklint.analysis.scopes import Scope, qualified_name
+from leaklint.analysis.scopes import Scope, dotted_name, qualified_name
 from leaklint.analysis.walk import iter_children, walk
 from leaklint.knowledge import resources as table
 from leaklint.knowledge.specs import ResourceSpec
@@ -131,7 +131,7 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
     found: Optional[Creation] = None
     name = ctx.callee(call, knowledge.short_names("resources"))
     specs = knowledge.resources.get(name or "")
-    if specs and not _owns_nothing(ctx, name, call):
+    if specs and not _owns_nothing(ctx, name, call) and not _patched(ctx):
         spec = specs[0] if len(specs) == 1 else _merge(specs)
         label = name[len("builtins."):] if name.startswith("builtins.") else name
         found = Creation(call, _awaited(ctx, call), spec, f"{label}()")
@@ -143,8 +143,9 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
 
 
 def _owns_nothing(ctx: "FileContext", name: str, call: cst.Call) -> bool:
-    """A wrapper around the caller's file object or an in-memory buffer, or a process
-    this module reaps with os.waitpid: nothing of its own to release."""
+    """A wrapper around someone else's file object or an in-memory buffer, a process
+    started to outlive its parent, or one this module reaps with os.waitpid: nothing of
+    its own to release."""
     wrapped = table.FILEOBJ_PARAMETER.get(name)
     if wrapped is not None:
         arg = argument(call, *wrapped)
@@ -155,10 +156,39 @@ def _owns_nothing(ctx: "FileContext", name: str, call: cst.Call) -> bool:
         value = arg.value if arg is not None else None
         if type(value) is cst.Name:
             bindings = ctx.scope.lookup(value.value)
+            if bindings and len(bindings) == 1 and bindings[0].kind == "with":
+                return True  # `with open(p) as fh: ZipFile(fh)`: the with closes the file
             value = bindings[0].value if bindings and len(bindings) == 1 else None
-        if type(value) is cst.Call and ctx.call_name(value) in table.IN_MEMORY_BUFFERS:
+        if type(value) is cst.Call:
+            inner = ctx.call_name(value)
+            if inner in table.IN_MEMORY_BUFFERS or inner in ctx.knowledge.resources:
+                return True  # a buffer, or a file whose own owner releases it
+    for keyword in table.DETACHING_KEYWORDS.get(name, ()):
+        arg = argument(call, keyword, None)
+        if arg is not None and not (type(arg.value) is cst.Name and arg.value.value in ("False", "None")):
             return True
     return any(word in ctx.source for word in table.REAPED_BY.get(name, ()))
+
+
+def _patched(ctx: "FileContext") -> bool:
+    """Inside `with patch(...)`, or a function or class decorated with `@patch(...)`:
+    the name called may be a mock (`patch("builtins.open", mock_open())`)."""
+    for node in reversed(ctx.stack):
+        kind = type(node)
+        if kind is cst.With:
+            if any(_is_patch(item.item) for item in node.items):
+                return True
+        elif kind is cst.FunctionDef or kind is cst.ClassDef:
+            if any(_is_patch(decorator.decorator) for decorator in node.decorators):
+                return True
+    return False
+
+
+def _is_patch(expr: cst.BaseExpression) -> bool:
+    if type(expr) is not cst.Call:
+        return False
+    name = dotted_name(expr.func) or ""
+    return "patch" in name.split(".")
 
 
 def _merge(specs: Sequence[ResourceSpec]) -> ResourceSpec:
@@ -221,7 +251,7 @@ class LocalResource:
     creation: Creation
     name: str
     function: cst.FunctionDef
-    statement: cst.SimpleStatementLine  # `name = <creation>`
+    statement: cst.BaseStatement  # the line holding `name = <creation>`
     assign: cst.BaseSmallStatement
     block: Optional[cst.IndentedBlock]  # the block holding `statement`, when it is one
     fate: Fate
@@ -230,7 +260,7 @@ class LocalResource:
     # lies outside `block`
     top_uses: Optional[List[cst.BaseStatement]] = None
     skipped_by: Optional[cst.CSTNode] = None  # HAPPY_PATH: what can skip the release
-    skip_kind: str = ""  # "raise": it can raise; "exit": a `return` or `raise` statement
+    skip_kind: str = ""  # "raise": it can raise; "iterate": iterating it can; "exit": return/raise
 
     @property
     def is_async(self) -> bool:
@@ -274,7 +304,7 @@ def _local_resource(ctx: "FileContext", made: Creation) -> Optional[LocalResourc
     else:
         return None
     line = ctx.stack[index - 1]
-    if type(line) is not cst.SimpleStatementLine:
+    if type(line) is not cst.SimpleStatementLine and type(line) is not cst.SimpleStatementSuite:
         return None
     found = scope.find(name)
     if found is None or found[0] is not scope:
@@ -320,7 +350,11 @@ def _rebinds(ctx: "FileContext", node: cst.CSTNode, name: str) -> bool:
     cache = _state(ctx).binds
     names = cache.get(node)
     if names is None:
-        names = cache[node] = frozenset(Scope(node, None).bindings())
+        scope = Scope(node, None)
+        bound = scope.bindings()  # also fills the nonlocal/global declarations
+        names = cache[node] = frozenset(
+            n for n in bound if n not in scope._declared_nonlocal and n not in scope._declared_global
+        )
     return name in names
 
 
@@ -473,14 +507,26 @@ class _Paths:
         self.release_smalls = {id(r.small) for r in local.releases if r.small is not None}
         self.risky_yield = risky_yield
         self.scope = scope
+        self.name = local.name
         self.guard = 0
         self.loops: List[List[int]] = []  # [break states, continue states]
+        # per enclosing `try` with handlers: the states in which its body may raise,
+        # which are the states its handlers start in
+        self.raised: List[int] = []
         self.first: Optional[cst.CSTNode] = None
         self.first_kind = ""
 
     def found(self, node: cst.CSTNode, state: int, kind: str = "raise") -> None:
         if self.first is None and state & _OPEN:
             self.first, self.first_kind = node, kind
+
+    def may_raise(self, node: cst.CSTNode, state: int, kind: str = "raise") -> None:
+        """An exception may start here: a handler of an enclosing `try` sees `state`,
+        and with no handler the function is left with the resource as it is."""
+        if self.raised:
+            self.raised[-1] |= state
+        if not self.guard:
+            self.found(node, state, kind)
 
     def risky(self, node: Optional[cst.CSTNode]) -> bool:
         if node is None:
@@ -505,11 +551,13 @@ class _Paths:
         return qualified_name(call.func, self.scope) in table.NON_RAISING
 
     def header(self, node: cst.CSTNode, expr: cst.CSTNode, state: int) -> int:
-        """Evaluate an if/while test or a for iterable: it may raise, or release."""
+        """Evaluate an if/while test or a for iterable: it may raise, or release.
+        Iterating the resource itself (`for line in f`) reads it, which may raise."""
         if id(node) in self.release_smalls:
             return (state & ~_OPEN) | _CLOSED if state & _OPEN else state
-        if not self.guard and self.risky(expr):
-            self.found(expr, state)
+        reads = type(node) is cst.For and _root_name(expr) == self.name
+        if reads or self.risky(expr):
+            self.may_raise(expr, state, "iterate" if reads else "raise")
         return state
 
     def block(self, statements: Sequence[cst.CSTNode], state: int) -> int:
@@ -537,14 +585,17 @@ class _Paths:
             return state
         if kind is cst.If:
             state = self.header(node, node.test, state)
-            then = self.body(node.body, state)
+            present = _tests_presence(node.test, self.name)
+            then_state = state if present is not False else _absent(state)
+            else_state = state if present is not True else _absent(state)
+            then = self.body(node.body, then_state)
             orelse = node.orelse
             if orelse is None:
-                other = state
+                other = else_state
             elif type(orelse) is cst.If:
-                other = self.statement(orelse, state)
+                other = self.statement(orelse, else_state)
             else:
-                other = self.body(orelse.body, state)
+                other = self.body(orelse.body, else_state)
             return then | other
         if kind is cst.For or kind is cst.While:
             return self.loop(node, state)
@@ -553,15 +604,15 @@ class _Paths:
         if kind is cst.With:
             suppress = any(_suppresses(item.item) for item in node.items)
             for item in node.items:
-                if not self.guard and not _suppresses(item.item) and self.risky(item.item):
-                    self.found(item.item, state)
+                if not _suppresses(item.item) and self.risky(item.item):
+                    self.may_raise(item.item, state)
             self.guard += suppress
             after = self.body(node.body, state)
             self.guard -= suppress
             return after | (state if suppress else 0)
         if kind is cst.Match:
-            if not self.guard and self.risky(node.subject):
-                self.found(node.subject, state)
+            if self.risky(node.subject):
+                self.may_raise(node.subject, state)
             out = state
             for case in node.cases:
                 out |= self.body(case.body, state)
@@ -570,24 +621,27 @@ class _Paths:
 
     def small(self, node: cst.CSTNode, state: int) -> int:
         if node is self.assign:
+            if self.raised:  # the creation itself failed: nothing to release yet
+                self.raised[-1] |= state
             return _OPEN
         if id(node) in self.release_smalls:
             return (state & ~_OPEN) | _CLOSED if state & _OPEN else state
         kind = type(node)
         if kind is cst.Return:
+            if self.risky(node.value):
+                self.may_raise(node, state)
             # no handler catches a return; a `finally` release made the resource RELEASED
             self.found(node, state, "exit")
             return 0
         if kind is cst.Raise:
-            if not self.guard:
-                self.found(node, state, "exit")
+            self.may_raise(node, state, "exit")
             return 0
         if kind is cst.Break or kind is cst.Continue:
             if self.loops:
                 self.loops[-1][0 if kind is cst.Break else 1] |= state
             return 0
-        if not self.guard and self.risky(node):
-            self.found(node, state)
+        if self.risky(node):
+            self.may_raise(node, state)
         return state
 
     def loop(self, node: cst.CSTNode, state: int) -> int:
@@ -604,16 +658,55 @@ class _Paths:
 
     def try_(self, node: cst.CSTNode, state: int) -> int:
         caught = bool(node.handlers)
-        self.guard += caught
+        if caught:
+            self.guard += 1
+            self.raised.append(0)
         after_body = self.body(node.body, state)
-        self.guard -= caught
-        seen = state | after_body
+        raised = 0
+        if caught:
+            self.guard -= 1
+            raised = self.raised.pop()
         out = self.body(node.orelse.body if node.orelse else None, after_body)
         for handler in node.handlers:
-            out |= self.body(handler.body, seen)
+            out |= self.body(handler.body, raised)
         if node.finalbody is not None:
             out = self.body(node.finalbody.body, out) if out else 0
         return out
+
+
+def _absent(state: int) -> int:
+    """`state` where the resource was never made (`if sock is None:` after a failed try)."""
+    return (state & ~_OPEN) | _BEFORE if state & _OPEN else state
+
+
+def _tests_presence(test: cst.BaseExpression, name: str) -> Optional[bool]:
+    """True when `test` holds only if the resource exists (`if f:`, `if f is not None:`),
+    False when only if it does not (`if not f:`, `if f is None:`), else None."""
+    if type(test) is cst.Name:
+        return True if test.value == name else None
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+        inner = _tests_presence(test.expression, name)
+        return None if inner is None else not inner
+    if (
+        type(test) is cst.Comparison
+        and len(test.comparisons) == 1
+        and type(test.left) is cst.Name
+        and test.left.value == name
+        and _is_none(test.comparisons[0].comparator)
+    ):
+        operator = type(test.comparisons[0].operator)
+        if operator is cst.IsNot or operator is cst.NotEqual:
+            return True
+        if operator is cst.Is or operator is cst.Equal:
+            return False
+    return None
+
+
+def _root_name(expr: cst.CSTNode) -> Optional[str]:
+    """`f` for `f`, `proc.stdout`, `f.buffer.raw`."""
+    while type(expr) is cst.Attribute:
+        expr = expr.value
+    return expr.value if type(expr) is cst.Name else None
 
 
 def _suppresses(expr: cst.BaseExpression) -> bool:

@@ -215,12 +215,18 @@ FILEOBJ_PARAMETER: Dict[str, Tuple[str, int]] = {
     "tarfile.TarFile.open": ("fileobj", 2),
 }
 
-# Creators that accept a file object as their first argument: over an in-memory buffer
-# they hold no OS resource.
+# Creators that accept a file object as their first argument: over an in-memory buffer,
+# or over a file someone else opened (and closes), they hold no OS resource.
 IN_MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
 FIRST_ARGUMENT_MAY_BE_BUFFER = frozenset(
     {"zipfile.ZipFile", "gzip.open", "bz2.open", "lzma.open", "gzip.GzipFile"}
 )
+
+# A child started in its own session or process group is meant to outlive its parent
+# (a browser, a daemon): not waiting for it is the point. (subprocess.Popen keywords)
+DETACHING_KEYWORDS: Dict[str, Tuple[str, ...]] = {
+    "subprocess.Popen": ("start_new_session", "process_group"),
+}
 
 # A module that reaps its children itself (os.waitpid on the pid, as tornado's
 # Subprocess does from a SIGCHLD handler) releases its Popen objects that way.

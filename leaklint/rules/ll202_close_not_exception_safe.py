@@ -85,6 +85,8 @@ otherwise: `multiprocessing.Pool` (its `with` terminates the workers, so `close(
         skipped = _snippet(self.ctx.module.code_for_node(local.skipped_by))
         if local.skip_kind == "exit":
             why = f"`{skipped}` leaves the function while it is still open"
+        elif local.skip_kind == "iterate":
+            why = f"if iterating `{skipped}` raises, {method} is skipped"
         else:
             why = f"if `{skipped}` raises, {method} is skipped"
         self.report(
@@ -108,7 +110,7 @@ otherwise: `multiprocessing.Pool` (its `with` terminates the workers, so `close(
 
 
 def _snippet(text: str, limit: int = 50) -> str:
-    line = " ".join(text.split())
+    line = " ".join(text.split()).rstrip("; ")
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 

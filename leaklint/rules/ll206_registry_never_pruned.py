@@ -29,6 +29,7 @@ _READING_PARENTS = (cst.For, cst.CompFor, cst.Comparison, cst.ComparisonTarget, 
 _SETUP_METHODS = ("__init__", "__post_init__", "setUp")
 _LITERALS = (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)
 _TRIGGERS = call_triggers(_FUTURE_METHODS | _FACTORY_NAMES)
+_TRIGGER_WORDS = re.compile("|".join(re.escape(w) for w in sorted(_TRIGGERS, key=len, reverse=True)))
 _COLLECTION_SPELLING = (r"(?:\{|\[|(?:[\w.]+\.)?(?:set|list|dict|defaultdict|OrderedDict|deque|Counter|field)\()")
 # `self._tasks = set()`, `_tasks: set = set()` in a class body
 _ATTRIBUTE_COLLECTION = re.compile(
@@ -127,12 +128,19 @@ reported."""
         self._shrinks: Dict[Key, Set[Optional[cst.ClassDef]]] = {}
         self._bases: Dict[cst.ClassDef, Tuple[str, ...]] = {}
         self._globals: Set[str] = set()
+        # Parsed for another rule, a file without a producer gets nothing from LL206:
+        # what it reports must not depend on which other rules are selected.
+        self._active = _TRIGGER_WORDS.search(ctx.source) is not None
         # attribute names some `x.name = <collection>` or class-level `name = <collection>`
         # binds: only these are followed by visit_Attribute
-        self._attributes = frozenset(a or b for a, b in _ATTRIBUTE_COLLECTION.findall(ctx.source))
+        self._attributes = frozenset(
+            a or b for a, b in _ATTRIBUTE_COLLECTION.findall(ctx.source)
+        ) if self._active else frozenset()
 
     def visit_Module(self, node: cst.Module) -> None:
         # module-level names bound to a collection: only these are followed by visit_Name
+        if not self._active:
+            return
         for statement in node.body:
             if type(statement) is not cst.SimpleStatementLine:
                 continue
@@ -146,10 +154,13 @@ reported."""
                         self._globals.add(small.target.value)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._bases[node] = class_bases(node)
+        if self._active:
+            self._bases[node] = class_bases(node)
 
     def visit_Global(self, node: cst.Global) -> None:
         # `global c` in a function: it may be rebound there (a reassignment prunes)
+        if not self._active:
+            return
         for item in node.names:
             self._shrink(("global", item.name.value))
 
@@ -175,8 +186,6 @@ reported."""
 
     def leave_Module(self, node: cst.Module) -> None:
         source = self.ctx.source
-        if not any(word in source for word in _TRIGGERS):
-            return  # parsed for another rule: report only what a run of LL206 alone would
         owners: Dict[str, Set[cst.ClassDef]] = {}
         for (key, cls), collection in self._collections.items():
             if cls is not None and collection.definitions:
