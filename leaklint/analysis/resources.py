@@ -27,6 +27,7 @@ from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.loops import is_forever
 from leaklint.analysis.scopes import Scope, dotted_name, qualified_name
 from leaklint.analysis.walk import iter_children, walk
+from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import resources as table
 from leaklint.knowledge.specs import ResourceSpec
 
@@ -900,6 +901,35 @@ def replace_statements(block: cst.IndentedBlock, start: int, end: int,
     body = list(block.body)
     body[start:end + 1] = list(new)
     return block.with_changes(body=body)
+
+
+Rewrite = Tuple[cst.IndentedBlock, Tuple[str, ...], str]  # new block, imports it needs, how
+
+
+def guard_statements(local: LocalResource, start: int, end: int, moved: Sequence[cst.BaseStatement],
+                     how: str, is_async: bool, cleanup: Sequence[cst.BaseStatement]) -> Rewrite:
+    """Statements start..end of the creation's block replaced so that the resource is
+    released after `moved`: a `with` over them ("with", "closing"), or the creation
+    followed by `try: moved finally: cleanup` ("finally")."""
+    block = local.block
+    assert block is not None
+    if how == "finally":
+        new = [local.statement, try_finally(moved, cleanup)]
+        return replace_statements(block, start, end, new), (), "`try/finally`"
+    new = [wrap_in_with(local, with_item(local, how), moved, is_async)]
+    if how == "closing":
+        return replace_statements(block, start, end, new), ("import contextlib",), "`with contextlib.closing(...)`"
+    return replace_statements(block, start, end, new), (), "`async with`" if is_async else "`with`"
+
+
+def block_fix(local: LocalResource, rewrite: Optional[Rewrite], applicability: Applicability,
+              description: str, fallback: str) -> Fix:
+    """The Fix for a rewrite of the creation's block, or a suggestion without one."""
+    if rewrite is None:
+        return Fix(Applicability.SUGGESTED, fallback)
+    new_block, imports, how = rewrite
+    return Fix(applicability, description.format(name=local.name, how=how), (Edit(local.block, new_block),),
+               imports=imports)
 
 
 def rewrite_kind(made: Creation, method: Optional[str], awaited: bool, has_args: bool) -> str:

@@ -132,10 +132,14 @@ METHOD_RESOURCES: Dict[str, ResourceSpec] = {
     "pubsub": ResourceSpec(".pubsub", ("close", "reset", "aclose")),
 }
 
+def _by_callable(groups) -> Dict[str, FrozenSet[str]]:
+    """{callable: methods} from ((callables...), (methods...)) pairs."""
+    return {name: frozenset(methods) for names, methods in groups for name in names}
+
+
 # callable -> the release methods its `with` block is equivalent to (see module doc)
-WITH_EXIT: Dict[str, FrozenSet[str]] = {
-    name: frozenset(methods)
-    for names, methods in (
+WITH_EXIT: Dict[str, FrozenSet[str]] = _by_callable(
+    (
         (("builtins.open", "io.open", "codecs.open", "gzip.open", "gzip.GzipFile", "bz2.open",
           "lzma.open", "os.fdopen", "tempfile.TemporaryFile", "tempfile.NamedTemporaryFile",
           "tempfile.SpooledTemporaryFile", "zipfile.ZipFile", "tarfile.open", "tarfile.TarFile",
@@ -156,8 +160,7 @@ WITH_EXIT: Dict[str, FrozenSet[str]] = {
          ("shutdown",)),
         ((".pubsub",), ("close", "reset", "aclose")),
     )
-    for name in names
-}
+)
 
 CLOSING: FrozenSet[str] = frozenset(
     {"sqlite3.connect", "sqlite3.dbapi2.connect", "psycopg2.connect", "psycopg.connect",
@@ -172,17 +175,15 @@ JOIN_AFTER_CLOSE: FrozenSet[str] = frozenset(
 
 # Methods that return data and leave nothing tied to the resource: a one-liner
 # `R(...).m(...)` with one of these is rewritten as a `with` block safely (LL204).
-DATA_METHODS: Dict[str, FrozenSet[str]] = {
-    name: frozenset(methods)
-    for names, methods in (
+DATA_METHODS: Dict[str, FrozenSet[str]] = _by_callable(
+    (
         (("builtins.open", "io.open", "codecs.open", "gzip.open", "bz2.open", "lzma.open"),
          ("read", "readline", "readlines", "write", "writelines")),
         (("zipfile.ZipFile",), ("read", "namelist", "infolist", "extractall", "testzip", "writestr", "write")),
         (("tarfile.open", "tarfile.TarFile.open"), ("extractall", "getnames", "getmembers", "add")),
         (("urllib.request.urlopen",), ("read",)),
     )
-    for name in names
-}
+)
 
 # Release-like methods any class may use on an attribute it owns (LL203 looks for these
 # besides the resource's own release methods).

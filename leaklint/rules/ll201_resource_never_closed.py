@@ -1,17 +1,17 @@
 """LL201: a resource bound to a local name that nothing ever releases."""
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import libcst as cst
 
 from leaklint.analysis import resources as flow
-from leaklint.diagnostics import Applicability, Edit, Fix
+from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import resources as table
-from leaklint.rules.base import Rule
+from leaklint.rules.resource_rule import ResourceRule
 
 
-class ResourceNeverClosed(Rule):
+class ResourceNeverClosed(ResourceRule):
     code = "LL201"
     name = "resource-never-closed"
     summary = "A resource bound to a local name is never released on any path and never leaves the function."
@@ -66,20 +66,7 @@ to add your own)."""
         "log = open('app.log', 'a')  # module level: lives as long as the program\n",
     )
 
-    @classmethod
-    def triggers(cls, knowledge):
-        return flow.triggers(knowledge)
-
-    def __init__(self, ctx) -> None:
-        super().__init__(ctx)
-        self._gate = flow.call_gate(ctx)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if flow.label(node) not in self._gate:
-            return
-        made = flow.creation(self.ctx, node)
-        if made is None:
-            return
+    def created(self, node: cst.Call, made: flow.Creation) -> None:
         local = flow.local_resource(self.ctx, made)
         if local is None or local.fate is not flow.Fate.NEVER:
             return
@@ -92,19 +79,11 @@ to add your own)."""
         )
 
     def _fix(self, local: flow.LocalResource) -> Fix:
-        edit = _wrap_remaining_uses(local)
-        if edit is None:
-            return Fix(Applicability.SUGGESTED, self.fix_description)
-        new_block, imports, how = edit
-        return Fix(
-            Applicability.UNSAFE,
-            f"Release `{local.name}` when its last use ends ({how})",
-            (Edit(local.block, new_block),),
-            imports=imports,
-        )
+        return flow.block_fix(local, _wrap_remaining_uses(local), Applicability.UNSAFE,
+                              "Release `{name}` when its last use ends ({how})", self.fix_description)
 
 
-def _wrap_remaining_uses(local: flow.LocalResource) -> Optional[Tuple[cst.IndentedBlock, Tuple[str, ...], str]]:
+def _wrap_remaining_uses(local: flow.LocalResource) -> Optional[flow.Rewrite]:
     """The creation's block with the creation and every later statement that mentions
     the name wrapped so that the resource is released after the last one."""
     made, block = local.creation, local.block
@@ -117,22 +96,18 @@ def _wrap_remaining_uses(local: flow.LocalResource) -> Optional[Tuple[cst.Indent
     end = max(indices)
     moved: List[cst.BaseStatement] = list(block.body[start + 1:end + 1])
     callable_ = made.spec.callable
-    is_method_resource = callable_.startswith(".")
     if made.spec.awaited and not local.is_async:
         return None  # an awaited release cannot be written in a plain function
-    if is_method_resource and local.is_async:
-        return None  # sync or asyncio client: cannot tell `with` from `async with`
+    if callable_.startswith(".") and local.is_async:
+        return None  # a method resource from a sync or an asyncio client: `with` or `async with`?
     if callable_ in table.WITH_EXIT:
-        item = flow.with_item(local, "with")
-        new = [flow.wrap_in_with(local, item, moved, made.spec.awaited)]
-        return flow.replace_statements(block, start, end, new), (), f"`{'async with' if made.spec.awaited else 'with'}`"
-    if callable_ in table.CLOSING:
-        item = flow.with_item(local, "closing")
-        new = [flow.wrap_in_with(local, item, moved, False)]
-        return flow.replace_statements(block, start, end, new), ("import contextlib",), "`with contextlib.closing(...)`"
+        how = "with"
+    elif callable_ in table.CLOSING:
+        how = "closing"
+    else:
+        how = "finally"
     if callable_ in table.JOIN_AFTER_CLOSE:
         cleanup = [flow.release_statement(local.name, "close", False), flow.release_statement(local.name, "join", False)]
     else:
         cleanup = [flow.release_statement(local.name, made.spec.release[0], made.spec.awaited)]
-    new = [local.statement, flow.try_finally(moved, cleanup)]
-    return flow.replace_statements(block, start, end, new), (), "`try/finally`"
+    return flow.guard_statements(local, start, end, moved, how, made.spec.awaited, cleanup)

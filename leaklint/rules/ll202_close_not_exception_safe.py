@@ -1,16 +1,16 @@
 """LL202: a resource released only when nothing goes wrong before the release."""
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import libcst as cst
 
 from leaklint.analysis import resources as flow
-from leaklint.diagnostics import Applicability, Edit, Fix
-from leaklint.rules.base import Rule
+from leaklint.diagnostics import Applicability, Fix
+from leaklint.rules.resource_rule import ResourceRule
 
 
-class CloseNotExceptionSafe(Rule):
+class CloseNotExceptionSafe(ResourceRule):
     code = "LL202"
     name = "close-not-exception-safe"
     summary = "A resource is released only on the happy path: an exception or early return before the release skips it."
@@ -63,20 +63,7 @@ otherwise: `multiprocessing.Pool` (its `with` terminates the workers, so `close(
         "    except OSError:\n        s.close()\n        raise\n    return s\n",
     )
 
-    @classmethod
-    def triggers(cls, knowledge):
-        return flow.triggers(knowledge)
-
-    def __init__(self, ctx) -> None:
-        super().__init__(ctx)
-        self._gate = flow.call_gate(ctx)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if flow.label(node) not in self._gate:
-            return
-        made = flow.creation(self.ctx, node)
-        if made is None:
-            return
+    def created(self, node: cst.Call, made: flow.Creation) -> None:
         local = flow.local_resource(self.ctx, made)
         if local is None or local.fate is not flow.Fate.HAPPY_PATH:
             return
@@ -97,16 +84,8 @@ otherwise: `multiprocessing.Pool` (its `with` terminates the workers, so `close(
         )
 
     def _fix(self, local: flow.LocalResource) -> Fix:
-        rewrite = _rewrite(local)
-        if rewrite is None:
-            return Fix(Applicability.SUGGESTED, self.fix_description)
-        new_block, imports, how = rewrite
-        return Fix(
-            Applicability.SAFE,
-            f"Release `{local.name}` on every path ({how})",
-            (Edit(local.block, new_block),),
-            imports=imports,
-        )
+        return flow.block_fix(local, _rewrite(local), Applicability.SAFE,
+                              "Release `{name}` on every path ({how})", self.fix_description)
 
 
 def _snippet(text: str, limit: int = 50) -> str:
@@ -117,7 +96,7 @@ def _snippet(text: str, limit: int = 50) -> str:
 _FOLLOW_UPS = ("join", "wait_closed")  # `pool.close(); pool.join()`: one release
 
 
-def _rewrite(local: flow.LocalResource) -> Optional[Tuple[cst.IndentedBlock, Tuple[str, ...], str]]:
+def _rewrite(local: flow.LocalResource) -> Optional[flow.Rewrite]:
     """The SPEC's safe rewrite, when creation and release are in one block and the
     release is the last use; None when that does not hold."""
     block = local.block
@@ -145,14 +124,7 @@ def _rewrite(local: flow.LocalResource) -> Optional[Tuple[cst.IndentedBlock, Tup
     how = flow.rewrite_kind(local.creation, call.func.attr.value, release.awaited, bool(call.args))  # type: ignore[attr-defined]
     if how != "finally" and (len(group) > 1 or any(flow.has_comments(stmt) for stmt in group)):
         how = "finally"  # keep what would otherwise be dropped
-    if how == "finally":
-        new = [local.statement, flow.try_finally(moved, group)]
-        return flow.replace_statements(block, start, end, new), (), "`try/finally`"
-    item = flow.with_item(local, how)
-    new = [flow.wrap_in_with(local, item, moved, release.awaited)]
-    if how == "closing":
-        return flow.replace_statements(block, start, end, new), ("import contextlib",), "`with contextlib.closing(...)`"
-    return flow.replace_statements(block, start, end, new), (), "`async with`" if release.awaited else "`with`"
+    return flow.guard_statements(local, start, end, moved, how, release.awaited, group)
 
 
 def _only_statement(release: flow.Release) -> bool:

@@ -7,10 +7,10 @@ import libcst as cst
 
 from leaklint.analysis import resources as flow
 from leaklint.diagnostics import Applicability, Fix
-from leaklint.rules.base import Rule
+from leaklint.rules.resource_rule import ResourceRule
 
 
-class ResourceAttributeNeverClosed(Rule):
+class ResourceAttributeNeverClosed(ResourceRule):
     code = "LL203"
     name = "resource-attribute-never-closed"
     summary = "A resource stored on `self` that no method of the class (or anything in the module) releases."
@@ -61,20 +61,7 @@ reported."""
         "import redis\n\nclass Cache:\n    client = redis.Redis()  # class level: shared, long-lived\n",
     )
 
-    @classmethod
-    def triggers(cls, knowledge):
-        return flow.triggers(knowledge)
-
-    def __init__(self, ctx) -> None:
-        super().__init__(ctx)
-        self._gate = flow.call_gate(ctx)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if flow.label(node) not in self._gate:
-            return
-        made = flow.creation(self.ctx, node)
-        if made is None:
-            return
+    def created(self, node: cst.Call, made: flow.Creation) -> None:
         holder, _ = flow.context_of(self.ctx, made)
         if type(holder) is not cst.Assign or len(holder.targets) != 1:
             return

@@ -9,7 +9,7 @@ import libcst as cst
 from leaklint.analysis import resources as flow
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import resources as table
-from leaklint.rules.base import Rule
+from leaklint.rules.resource_rule import ResourceRule
 
 # what to call the resource in the rewrite
 _VARIABLE = {"zipfile.ZipFile": "zf", "tarfile.open": "tf", "tarfile.TarFile.open": "tf",
@@ -17,7 +17,7 @@ _VARIABLE = {"zipfile.ZipFile": "zf", "tarfile.open": "tf", "tarfile.TarFile.ope
 _VALUE_HOLDERS = (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr)
 
 
-class InlineResourceDiscarded(Rule):
+class InlineResourceDiscarded(ResourceRule):
     code = "LL204"
     name = "inline-resource-discarded"
     summary = "A resource is created and used in one expression and never bound, so nothing can release it."
@@ -56,20 +56,7 @@ open, and one long-lived instance is usually what is wanted."""
         "import io\n\ndef wrap(path):\n    return io.TextIOWrapper(open(path, 'rb'))  # handed over\n",
     )
 
-    @classmethod
-    def triggers(cls, knowledge):
-        return flow.triggers(knowledge)
-
-    def __init__(self, ctx) -> None:
-        super().__init__(ctx)
-        self._gate = flow.call_gate(ctx)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if flow.label(node) not in self._gate:
-            return
-        made = flow.creation(self.ctx, node)
-        if made is None:
-            return
+    def created(self, node: cst.Call, made: flow.Creation) -> None:
         holder, index = flow.context_of(self.ctx, made)
         if type(holder) is cst.Attribute and holder.value is made.expr:
             member = holder.attr.value
