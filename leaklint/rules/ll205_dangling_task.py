@@ -9,6 +9,7 @@ from leaklint.analysis.calls import terminal_name
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import last_component
+from leaklint.knowledge.tasks import CALLBACK_REGISTRARS
 from leaklint.rules.base import Rule
 
 
@@ -30,7 +31,9 @@ Found through imports and aliases (`from asyncio import create_task as spawn`), 
 `loop`, `self._loop`). `ensure_future` is reported only when it is handed a coroutine
 call: given an existing future it returns that future and starts nothing.
 `TaskGroup.create_task` and `nursery.start_soon` are not reported: the group holds its
-tasks."""
+tasks. A bound method under another name (`spawn = loop.create_task`) is followed, and
+so is a lambda that starts a task handed to a callback API that drops its result
+(`loop.call_soon(lambda: asyncio.create_task(job()))`)."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Keep the task in a module-level set and discard it when done: "
@@ -158,6 +161,11 @@ tasks."""
                 return None
             return f"{last_component(name)}()"
         func = call.func
+        if isinstance(func, cst.Name):
+            # `spawn = loop.create_task; spawn(work())`: a bound method under another name
+            bindings = self.ctx.scope.lookup(func.value)
+            if bindings and len(bindings) == 1 and isinstance(bindings[0].value, cst.Attribute):
+                func = bindings[0].value
         if isinstance(func, cst.Attribute) and func.attr.value in knowledge.loop_task_methods:
             if self._is_loop(func.value):
                 return f"loop.{func.attr.value}()"
@@ -174,6 +182,33 @@ tasks."""
         # `loop`, `self._loop`, `event_loop`: by convention an event loop
         label = (terminal_name(expr) or "").lstrip("_")
         return label == "loop" or label.endswith("_loop")
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        # `loop.call_soon(lambda: asyncio.create_task(work()))`: the loop calls the
+        # lambda and drops what it returns, the task with it
+        body = node.body
+        if not isinstance(body, cst.Call):
+            return
+        owner = self.ctx.parent(2)
+        if not (
+            isinstance(self.ctx.parent(), cst.Arg)
+            and isinstance(owner, cst.Call)
+            and terminal_name(owner.func) in _CALLBACK_REGISTRARS
+        ):
+            return
+        what = self._spawner(body)
+        if what is None:
+            return
+        self.report(
+            body,
+            f"task from {what} is not kept: `{terminal_name(owner.func)}` drops what the lambda returns, "
+            "and the event loop holds tasks only weakly, so it can be garbage-collected before it "
+            "finishes and its exception is lost — start it from a function that keeps a reference",
+            Fix(Applicability.SUGGESTED, self.fix_description),
+        )
+
+
+_CALLBACK_REGISTRARS = frozenset(CALLBACK_REGISTRARS)
 
 
 def _names_in(node: cst.CSTNode) -> FrozenSet[str]:

@@ -1,0 +1,141 @@
+"""LL204: a resource created and used in one expression, never bound, never released."""
+from __future__ import annotations
+
+import re
+from typing import Optional, Tuple
+
+import libcst as cst
+
+from leaklint.analysis import resources as flow
+from leaklint.diagnostics import Applicability, Edit, Fix
+from leaklint.knowledge import resources as table
+from leaklint.rules.resource_rule import ResourceRule
+
+# what to call the resource in the rewrite
+_VARIABLE = {"zipfile.ZipFile": "zf", "tarfile.open": "tf", "tarfile.TarFile.open": "tf",
+             "urllib.request.urlopen": "response"}
+_VALUE_HOLDERS = (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr)
+
+
+class InlineResourceDiscarded(ResourceRule):
+    code = "LL204"
+    name = "inline-resource-discarded"
+    summary = "A resource is created and used in one expression and never bound, so nothing can release it."
+    rationale = """\
+`open(path).read()`, `aiohttp.ClientSession().get(url)`, `ThreadPoolExecutor().submit(job)`,
+`json.load(open(path))`: the resource is created, used once, and dropped without a
+name, so no code can ever close it. CPython's reference counting closes a plain file
+soon after, with a `ResourceWarning`; a session keeps its connector open, an executor
+keeps its worker threads, a `Popen` becomes a zombie, and on PyPy or in a reference
+cycle even the file stays open. One per call adds up.
+
+Reported when a resource call is the receiver of a method or attribute other than its
+own release (`Popen(cmd).wait()` and `open(p).close()` are fine), or is passed
+directly to a function known to only borrow it (`json.load`, `pickle.load`, `print`).
+
+The fix is safe for one-liners whose method returns plain data (`read()`,
+`readlines()`, `write()`, `namelist()`, `extractall()`...): the statement is wrapped in
+`with open(path) as f:` with `f` in place of the call. Sessions, clients and pools are
+left to a person: what their method returns (a response, a future) still needs them
+open, and one long-lived instance is usually what is wanted."""
+    fix_applicability = Applicability.SAFE
+    fix_description = "Bind it in a `with` block: `with open(path) as f: data = f.read()`."
+    options = ("resources",)
+    flagged = (
+        "def load(path):\n    return open(path).read()\n",
+        "import json\n\ndef config(path):\n    return json.load(open(path))\n",
+        "from concurrent.futures import ThreadPoolExecutor\n\ndef later(job):\n"
+        "    return ThreadPoolExecutor().submit(job)\n",
+        "import aiohttp\n\nasync def get(url):\n    async with aiohttp.ClientSession().get(url) as r:\n"
+        "        return await r.text()\n",
+    )
+    clean = (
+        "def load(path):\n    with open(path) as f:\n        return f.read()\n",
+        "import subprocess\n\ndef run(cmd):\n    return subprocess.Popen(cmd).wait()  # released\n",
+        "def touch(path):\n    open(path, 'a').close()\n",
+        "import io\n\ndef wrap(path):\n    return io.TextIOWrapper(open(path, 'rb'))  # handed over\n",
+    )
+
+    def created(self, node: cst.Call, made: flow.Creation) -> None:
+        holder, index = flow.context_of(self.ctx, made)
+        if type(holder) is cst.Attribute and holder.value is made.expr:
+            member = holder.attr.value
+            if member in made.spec.release or member.startswith("__"):
+                return
+            user = self.ctx.stack[index - 1]
+            is_call = type(user) is cst.Call and user.func is holder
+            how = f"`.{member}{'()' if is_call else ''}`"
+            value = user if is_call else holder
+            method = member if is_call else None
+        elif type(holder) is cst.Arg and holder.value is made.expr and holder.star == "":
+            user = self.ctx.stack[index - 1]
+            if type(user) is not cst.Call or not flow.is_borrower(user.func, self.ctx.scope):
+                return
+            how = f"`{self.ctx.module.code_for_node(user.func)}()`"  # type: ignore[union-attr]
+            value, method = user, "" if user.args[0] is holder else None  # type: ignore[union-attr]
+        else:
+            return
+        self.report(
+            node,
+            f"{made.label} is used once by {how} and never bound, so nothing can release it "
+            f"({made.release_text()}) — bind it with `{'async with' if made.spec.awaited else 'with'}`",
+            self._fix(made, value, method, index),
+        )
+
+    def _fix(self, made: flow.Creation, value: cst.CSTNode, method: Optional[str], index: int) -> Fix:
+        rewrite = self._rewrite(made, value, method, index)
+        if rewrite is None:
+            return Fix(
+                Applicability.SUGGESTED,
+                f"Bind {made.label} to a name in a `{'async with' if made.spec.awaited else 'with'}` block "
+                "around its uses, or keep one long-lived instance and release it at shutdown",
+            )
+        line, new, variable = rewrite
+        return Fix(Applicability.SAFE, f"Bind it with `with ... as {variable}:`", (Edit(line, new),))
+
+    def _rewrite(self, made: flow.Creation, value: cst.CSTNode, method: Optional[str],
+                 index: int) -> Optional[Tuple[cst.SimpleStatementLine, cst.With, str]]:
+        """`x = open(p).read()` -> `with open(p) as f: x = f.read()`, when the statement
+        is that one-liner, the method returns plain data, and the call comes first."""
+        data_methods = table.DATA_METHODS.get(made.spec.callable)
+        if not made.builtin or data_methods is None or made.expr is not made.call or method is None:
+            return None
+        if method and method not in data_methods:
+            return None
+        if not method and not _plain_callee(value.func):  # type: ignore[attr-defined]
+            return None  # `json.load(open(p))`: nothing may run before open()
+        stack = self.ctx.stack
+        value_index = index - 1
+        small, line, block = stack[value_index - 1], stack[value_index - 2], stack[value_index - 3]
+        if type(small) not in _VALUE_HOLDERS or getattr(small, "value", None) is not value:
+            return None
+        if type(line) is not cst.SimpleStatementLine or len(line.body) != 1:
+            return None
+        if type(block) is not cst.IndentedBlock and type(block) is not cst.Module:
+            return None
+        variable = self._free_name(_VARIABLE.get(made.spec.callable, "f"))
+        if variable is None:
+            return None
+        inner = line.with_changes(body=[small.deep_replace(made.call, cst.Name(variable))], leading_lines=())
+        new = cst.With(
+            items=[cst.WithItem(made.call, asname=cst.AsName(cst.Name(variable)))],
+            body=cst.IndentedBlock(body=[inner]),
+            leading_lines=line.leading_lines,
+        )
+        return line, new, variable
+
+    def _free_name(self, base: str) -> Optional[str]:
+        """A name that nothing in the enclosing function (or module) uses."""
+        scope = self.ctx.scope.function_scope
+        text = self.ctx.source if scope is None else self.ctx.module.code_for_node(scope.node)
+        for candidate in (base, base + "_", base + "1", base + "2"):
+            if re.search(rf"\b{candidate}\b", text) is None and self.ctx.scope.find(candidate) is None:
+                return candidate
+        return None
+
+
+def _plain_callee(func: cst.BaseExpression) -> bool:
+    """`json.load` or `load`: evaluating it runs nothing."""
+    while type(func) is cst.Attribute:
+        func = func.value
+    return type(func) is cst.Name

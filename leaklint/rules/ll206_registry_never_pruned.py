@@ -1,0 +1,399 @@
+"""LL206: a long-lived collection that tasks, futures or handles are added to and that
+nothing ever removes from."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from leaklint.analysis.calls import argument, terminal_name
+from leaklint.analysis.resources import call_triggers, class_bases, is_borrower, related_classes
+from leaklint.diagnostics import Applicability, Fix
+from leaklint.knowledge import last_component
+from leaklint.knowledge import tasks as table
+from leaklint.rules.base import Rule
+
+_ADDERS = frozenset(table.COLLECTION_ADDERS)
+_REMOVERS = frozenset(table.COLLECTION_REMOVERS)
+_FUTURE_METHODS = frozenset(table.FUTURE_METHODS)
+_FUTURE_FACTORIES = frozenset(table.FUTURE_FACTORIES)
+_FACTORY_NAMES = frozenset(last_component(n) for n in table.FUTURE_FACTORIES)
+_COLLECTIONS = frozenset(table.UNBOUNDED_COLLECTIONS)
+_COLLECTION_NAMES = frozenset(last_component(n) for n in table.UNBOUNDED_COLLECTIONS) | {"field"}
+_READERS = frozenset(table.COLLECTION_READERS)
+_READING_PARENTS = (cst.For, cst.CompFor, cst.Comparison, cst.ComparisonTarget, cst.If, cst.While,
+                    cst.BooleanOperation, cst.UnaryOperation, cst.Expr, cst.FormattedStringExpression,
+                    cst.Await, cst.Assert)
+_SETUP_METHODS = ("__init__", "__post_init__", "setUp")
+_LITERALS = (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)
+_TRIGGERS = call_triggers(_FUTURE_METHODS | _FACTORY_NAMES)
+_TRIGGER_WORDS = re.compile("|".join(re.escape(w) for w in sorted(_TRIGGERS, key=len, reverse=True)))
+_COLLECTION_SPELLING = (r"(?:\{|\[|(?:[\w.]+\.)?(?:set|list|dict|defaultdict|OrderedDict|deque|Counter|field)\()")
+# `self._tasks = set()`, `_tasks: set = set()` in a class body
+_ATTRIBUTE_COLLECTION = re.compile(
+    r"\.(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*" + _COLLECTION_SPELLING
+    + r"|^[ \t]+(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*" + _COLLECTION_SPELLING,
+    re.MULTILINE,
+)
+
+
+@dataclass
+class _Add:
+    node: cst.CSTNode  # where to report
+    key: Key
+    what: Optional[str]  # the task/future/handle producer, None for any other value
+    in_function: Optional[str]  # the enclosing function's name, None at module level
+    in_coroutine: bool  # the enclosing function is `async def`: it runs per message or request
+
+
+@dataclass
+class _Collection:
+    definitions: List[bool] = field(default_factory=list)  # each: an unbounded collection, made once
+    adds: List[_Add] = field(default_factory=list)
+
+
+# ("global", name) for a module-level collection; ("attr", name) for `self.name`
+Key = Tuple[str, str]
+
+
+class RegistryNeverPruned(Rule):
+    code = "LL206"
+    name = "registry-never-pruned"
+    summary = "Tasks, futures or handles are added to a long-lived collection that nothing removes from."
+    rationale = """\
+Keeping a reference to every task you start is right (see LL205); keeping it forever
+is a leak. A set, list or dict on `self` or at module level that gets a task, a future
+or a timer handle on every message or request, and that no code ever removes from,
+grows for as long as the process lives, and holds every finished task's result and
+exception with it. This is the scheduled-executor incident: wrapped tasks stored in a
+map that was never cleaned.
+
+Reported on the add (`.add()`, `.append()`, `.appendleft()`, `.insert()`,
+`.setdefault()`, `[key] = value`) when the collection is an attribute of `self` or a
+module-level name, was created empty and unbounded (`set()`, `[]`, `{}`, `dict()`,
+`defaultdict(...)`, `deque()` with no `maxlen`) in `__init__`, at class level or at module
+level, and nothing in the module removes from an attribute or name of that spelling
+(`discard`, `remove`, `pop`, `popitem`, `popleft`, `clear`, `del c[k]`, `-=`,
+a reassignment outside `__init__`), hands it to a call that may (anything but `len`,
+`list`, `asyncio.wait`/`gather` and other readers), or returns it. The canonical clean
+case is `tasks.add(t); t.add_done_callback(tasks.discard)`. For a module-level collection
+filled inside a coroutine (`async def`: it runs per message or request) any value
+counts, not only tasks, except under a constant key (overwritten, not grown); such
+collections are looked for in modules that start tasks, futures or timers. A plain
+function that fills a module-level collection (`register(name, fn)`) is taken to be
+bounded by the code that calls it. Weak collections (`weakref.WeakSet`) are never
+reported."""
+    fix_applicability = Applicability.SUGGESTED
+    fix_description = (
+        "Remove each entry when it is done (`task.add_done_callback(tasks.discard)`, "
+        "`future.add_done_callback(lambda f: pending.pop(key, None))`), or bound the collection "
+        "(`deque(maxlen=...)`)."
+    )
+    flagged = (
+        "import asyncio\n\nclass Scheduler:\n    def __init__(self):\n        self._tasks = set()\n\n"
+        "    def schedule(self, coro):\n        self._tasks.add(asyncio.create_task(coro))\n",
+        "import asyncio\n\nclass Timers:\n    def __init__(self, loop):\n        self.loop = loop\n"
+        "        self.handles = {}\n\n    def later(self, key, delay, cb):\n"
+        "        self.handles[key] = self.loop.call_later(delay, cb)\n",
+        "import asyncio\n\n_seen = []\n\nasync def on_message(msg):\n    _seen.append(msg.id)\n"
+        "    await asyncio.get_running_loop().run_in_executor(None, store, msg)\n",
+    )
+    clean = (
+        "import asyncio\n\nclass Scheduler:\n    def __init__(self):\n        self._tasks = set()\n\n"
+        "    def schedule(self, coro):\n        task = asyncio.create_task(coro)\n        self._tasks.add(task)\n"
+        "        task.add_done_callback(self._tasks.discard)\n",
+        "import asyncio\nfrom collections import deque\n\nclass Recent:\n    def __init__(self):\n"
+        "        self.done = deque(maxlen=100)\n\n    def track(self, coro):\n"
+        "        self.done.append(asyncio.ensure_future(coro))\n",
+        "import weakref, asyncio\n\nclass Scheduler:\n    def __init__(self):\n        self._tasks = weakref.WeakSet()\n\n"
+        "    def schedule(self, coro):\n        self._tasks.add(asyncio.create_task(coro))\n",
+        "_handlers = {}\n\ndef on(name, fn):\n    _handlers[name] = fn\n\ndef off(name):\n    _handlers.pop(name, None)\n",
+    )
+
+    @classmethod
+    def triggers(cls, knowledge):
+        # Only modules that start tasks, futures or timers: a module-level collection
+        # filled in functions is looked at there too, but the spellings of an empty
+        # collection would make the whole corpus a candidate for little gain.
+        return _TRIGGERS
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        # by key and, for attributes, the class whose instances hold it
+        self._collections: Dict[Tuple[Key, Optional[cst.ClassDef]], _Collection] = {}
+        # where something removes from, reassigns or hands over a collection of that
+        # name: the class the code is in, None outside classes
+        self._shrinks: Dict[Key, Set[Optional[cst.ClassDef]]] = {}
+        self._bases: Dict[cst.ClassDef, Tuple[str, ...]] = {}
+        self._globals: Set[str] = set()
+        # Parsed for another rule, a file without a producer gets nothing from LL206:
+        # what it reports must not depend on which other rules are selected.
+        self._active = _TRIGGER_WORDS.search(ctx.source) is not None
+        # attribute names some `x.name = <collection>` or class-level `name = <collection>`
+        # binds: only these are followed by visit_Attribute
+        self._attributes = frozenset(
+            a or b for a, b in _ATTRIBUTE_COLLECTION.findall(ctx.source)
+        ) if self._active else frozenset()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        # module-level names bound to a collection: only these are followed by visit_Name
+        if not self._active:
+            return
+        for statement in node.body:
+            if type(statement) is not cst.SimpleStatementLine:
+                continue
+            for small in statement.body:
+                if type(small) is cst.Assign and _looks_like_collection(small.value):
+                    for target in small.targets:
+                        if type(target.target) is cst.Name:
+                            self._globals.add(target.target.value)
+                elif type(small) is cst.AnnAssign and type(small.target) is cst.Name:
+                    if small.value is not None and _looks_like_collection(small.value):
+                        self._globals.add(small.target.value)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self._active:
+            self._bases[node] = class_bases(node)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        # `global c` in a function: it may be rebound there (a reassignment prunes)
+        if not self._active:
+            return
+        for item in node.names:
+            self._shrink(("global", item.name.value))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        name = node.value
+        if name in self._attributes and self.ctx.scope.kind == "class":
+            # `_tasks = set()` in a class body: the instances' shared collection
+            parent = self.ctx.parent()
+            if type(parent) in (cst.AssignTarget, cst.AnnAssign) and parent.target is node:
+                self._reference(node, ("attr", name), owned=True)
+            return
+        if name not in self._globals:
+            return
+        found = self.ctx.scope.find(node.value)
+        if found is None or found[0].kind != "module":
+            return
+        self._reference(node, ("global", node.value), owned=True)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value not in self._attributes or type(node.value) is not cst.Name:
+            return
+        self._reference(node, ("attr", node.attr.value), owned=self._is_self(node.value))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        source = self.ctx.source
+        owners: Dict[str, Set[cst.ClassDef]] = {}
+        for (key, cls), collection in self._collections.items():
+            if cls is not None and collection.definitions:
+                owners.setdefault(key[1], set()).add(cls)
+        for (key, cls), collection in self._collections.items():
+            if not collection.adds or not collection.definitions or not all(collection.definitions):
+                continue
+            shrinks = self._shrinks.get(key, set())
+            if cls is None:
+                if shrinks:
+                    continue
+            else:
+                if _named_in_string(source, key[1]):
+                    continue  # getattr(self, "name"): reached in ways not followed here
+                related = related_classes(cls, self._bases)
+                if any(w is None or w in related or w not in owners.get(key[1], ()) for w in shrinks):
+                    continue
+            for add in collection.adds:
+                self._check(add)
+
+    # --- references ----------------------------------------------------------------
+
+    def _collection(self, key: Key) -> _Collection:
+        cls = self._class() if key[0] == "attr" else None
+        found = self._collections.get((key, cls))
+        if found is None:
+            found = self._collections[(key, cls)] = _Collection()
+        return found
+
+    def _shrink(self, key: Key) -> None:
+        self._shrinks.setdefault(key, set()).add(self._class() if key[0] == "attr" else None)
+
+    def _class(self) -> Optional[cst.ClassDef]:
+        """The class the walk is in (through methods and nested functions), or None."""
+        scope = self.ctx.scope
+        while scope is not None and scope.kind != "class":
+            scope = scope.parent
+        return scope.node if scope is not None else None  # type: ignore[return-value]
+
+    def _reference(self, ref: cst.BaseExpression, key: Key, owned: bool) -> None:
+        """Classify one mention of a possible collection by what its parents do with it."""
+        ctx = self.ctx
+        parent, grand = ctx.parent(), ctx.parent(2)
+        kind = type(parent)
+        if kind is cst.Attribute and parent.value is ref:
+            method = parent.attr.value
+            if method in _REMOVERS:
+                self._shrink(key)
+            elif method in _ADDERS and owned and type(grand) is cst.Call and grand.func is parent:
+                self._add_by_call(grand, key, method)
+            return
+        if kind is cst.Subscript and parent.value is ref:
+            if type(grand) is cst.AssignTarget and owned:
+                assign = ctx.parent(3)
+                if type(assign) is cst.Assign and len(assign.targets) == 1 and not _constant_key(parent):
+                    self._add(assign, key, assign.value)
+            elif any(type(n) is cst.Del for n in ctx.stack[-5:]):
+                self._shrink(key)
+            return
+        if kind is cst.AssignTarget and parent.target is ref:
+            self._define(key, ctx.parent(2).value, owned)  # type: ignore[union-attr]
+            return
+        if kind is cst.AnnAssign and parent.target is ref:
+            self._define(key, parent.value, owned)
+            return
+        if kind is cst.AugAssign and parent.target is ref:
+            if type(parent.operator) in (cst.SubtractAssign, cst.BitAndAssign, cst.BitXorAssign):
+                self._shrink(key)
+            return
+        if kind is cst.Del:
+            self._shrink(key)
+            return
+        if kind is cst.Arg:
+            call = grand
+            if type(call) is cst.Call and (
+                parent.star or is_borrower(call.func, ctx.scope) or ctx.call_name(call) in _READERS
+            ):
+                return
+            self._shrink(key)  # handed over: it may be pruned there
+            return
+        if kind in _READING_PARENTS:
+            return
+        if kind is cst.Subscript or kind is cst.SubscriptElement or kind is cst.Index:
+            return
+        self._shrink(key)  # returned, aliased, stored: uncertain
+
+    def _define(self, key: Key, value: Optional[cst.BaseExpression], owned: bool) -> None:
+        collection = self._collection(key)
+        scope = self.ctx.scope
+        if key[0] == "attr":
+            where = scope.node.name.value if scope.kind == "function" else None  # type: ignore[union-attr]
+            in_setup = scope.kind == "class" or (owned and where in _SETUP_METHODS)
+            if not in_setup:
+                self._shrink(key)  # reassigned later: that empties it
+                return
+        elif scope.kind != "module":
+            self._shrink(key)
+            return
+        collection.definitions.append(value is not None and self._unbounded(value))
+
+    def _unbounded(self, value: cst.BaseExpression) -> bool:
+        if type(value) in _LITERALS:
+            return True
+        if type(value) is not cst.Call:
+            return False
+        name = self.ctx.callee(value, _COLLECTION_NAMES)
+        if name in ("dataclasses.field", "attr.ib", "attrs.field"):
+            factory = argument(value, "default_factory", None) or argument(value, "factory", None)
+            return factory is not None and self.ctx.qualified_name(factory.value) in _COLLECTIONS
+        if name not in _COLLECTIONS:
+            return False
+        if name == "collections.deque":
+            bound = argument(value, "maxlen", 1)
+            return bound is None or (type(bound.value) is cst.Name and bound.value.value == "None")
+        return True
+
+    def _add_by_call(self, call: cst.Call, key: Key, method: str) -> None:
+        if method in ("add", "append", "appendleft"):
+            if len(call.args) == 1 and not call.args[0].star:
+                self._add(call, key, call.args[0].value)
+            return
+        if len(call.args) != 2 or any(arg.star or arg.keyword for arg in call.args):
+            return
+        if method == "setdefault" and _constant(call.args[0].value):
+            return
+        self._add(call, key, call.args[1].value)
+
+    def _add(self, node: cst.CSTNode, key: Key, value: cst.BaseExpression) -> None:
+        function = self.ctx.scope.function_scope
+        name = coroutine = None
+        if function is not None and type(function.node) is cst.FunctionDef:
+            name, coroutine = function.node.name.value, function.node.asynchronous is not None
+        self._collection(key).adds.append(_Add(node, key, self._producer(value), name, bool(coroutine)))
+
+    def _producer(self, value: cst.BaseExpression) -> Optional[str]:
+        """`create_task()` when `value` is a task, future or handle (directly, or a name
+        bound once in this function to one)."""
+        if type(value) is cst.Name:
+            found = self.ctx.scope.find(value.value)
+            if found is None or found[0] is not self.ctx.scope or len(found[1]) != 1:
+                return None
+            value = found[1][0].value  # type: ignore[assignment]
+        if type(value) is not cst.Call:
+            return None
+        func = value.func
+        if type(func) is cst.Attribute and func.attr.value in _FUTURE_METHODS:
+            return f"{func.attr.value}()"
+        name = self.ctx.callee(value, _FACTORY_NAMES)
+        if name in _FUTURE_FACTORIES:
+            return f"{last_component(name)}()"
+        return None
+
+    def _is_self(self, name: cst.Name) -> bool:
+        """Whether `name` is the first parameter of the method the walk is in."""
+        scope = self.ctx.scope.function_scope
+        if scope is None or type(scope.node) is not cst.FunctionDef:
+            return False
+        if scope.parent is None or scope.parent.kind != "class":
+            return False
+        params = scope.node.params.posonly_params or scope.node.params.params
+        return bool(params) and params[0].name.value == name.value
+
+    # --- reporting -----------------------------------------------------------------
+
+    def _check(self, add: _Add) -> None:
+        kind, name = add.key
+        if kind == "attr":
+            if add.what is None:
+                return
+            self.report(
+                add.node,
+                f"`self.{name}` keeps every {add.what} added here, but nothing in this module ever "
+                f"removes from it, so it grows for the life of the object and holds every finished "
+                f"task's result — remove entries when they finish (add_done_callback({name}.discard)) "
+                "or bound it",
+                Fix(Applicability.SUGGESTED, self.fix_description),
+            )
+            return
+        if add.in_function is None or not (add.what or add.in_coroutine):
+            # filled at import time, or by a plain function such as `register(name, fn)`:
+            # bounded by the code that calls it, as far as can be told
+            return
+        what = f"a {add.what}" if add.what else "an entry"
+        self.report(
+            add.node,
+            f"module-level `{name}` gets {what} in `{add.in_function}()` on every call, but nothing "
+            f"in this module ever removes from it, so it only grows — remove entries when they are "
+            "done, or bound it",
+            Fix(Applicability.SUGGESTED, self.fix_description),
+        )
+
+
+def _looks_like_collection(value: cst.BaseExpression) -> bool:
+    """A literal, or a call whose name could make a collection (checked later)."""
+    if type(value) in _LITERALS:
+        return True
+    return type(value) is cst.Call and terminal_name(value.func) in _COLLECTION_NAMES
+
+
+def _constant(expr: cst.BaseExpression) -> bool:
+    return type(expr) in (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)
+
+
+def _constant_key(subscript: cst.Subscript) -> bool:
+    """`registry["x"] = v` overwrites one entry: it does not grow."""
+    slices = subscript.slice
+    return len(slices) == 1 and type(slices[0].slice) is cst.Index and _constant(slices[0].slice.value)
+
+
+def _named_in_string(source: str, name: str) -> bool:
+    return f'"{name}"' in source or f"'{name}'" in source

@@ -1,0 +1,31 @@
+"""What the LL2 rules that react to a resource's creation share: their trigger words,
+a cheap gate on each call's last name, and the lookup in the resource table. (Not a
+rule itself: the registry loads only `llNNN_*` modules.)"""
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis import resources as flow
+from leaklint.rules.base import Rule
+
+
+class ResourceRule(Rule):
+    """Subclasses implement `created(call, made)`, called for each resource creation."""
+
+    @classmethod
+    def triggers(cls, knowledge):
+        return flow.triggers(knowledge)
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._gate = flow.call_gate(ctx)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if flow.label(node) not in self._gate:
+            return  # cheap: the great majority of calls
+        made = flow.creation(self.ctx, node)
+        if made is not None:
+            self.created(node, made)
+
+    def created(self, call: cst.Call, made: flow.Creation) -> None:
+        raise NotImplementedError
