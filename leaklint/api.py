@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Iterable, List, Optional, Union
 
+from leaklint import notebook
 from leaklint.config import Settings, expand_codes
 from leaklint.discovery import STDIN, discover
 from leaklint.engine import FileResult, SourceFile, lint_bytes, lint_text, report_unreadable
@@ -16,7 +17,9 @@ from leaklint.engine import FileResult, SourceFile, lint_bytes, lint_text, repor
 def lint_source(source: Union[str, bytes], path: str, settings: Settings) -> FileResult:
     """Lint source given in memory; `path` is only reported (and matched against
     per-file-ignores)."""
-    if isinstance(source, bytes):
+    if path.endswith(notebook.SUFFIX):
+        result = notebook.lint_notebook(source, path, settings)
+    elif isinstance(source, bytes):
         result = lint_bytes(source, path, settings)
     else:
         result = lint_text(SourceFile(path, source), settings)
