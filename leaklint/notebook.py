@@ -28,6 +28,14 @@ _MARKER = "# %% [leaklint cell {}]"
 _MARKER_RE = re.compile(r"^# %% \[leaklint cell (\d+)\]$")
 _ASSIGN_MAGIC = re.compile(r"^(\s*)([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*[!%]")
 _HELP = re.compile(r"^\s*(?:\?\??[A-Za-z_][\w.]*\*?|[A-Za-z_][\w.]*\*?\?\??)\s*$")
+# IPython's automagic: a magic or shell alias called without `%`, as notebooks often do
+# (`pip install x`). Only when followed by something no Python expression can be:
+# a word, a path, a quote or an option, and not a keyword (`ls if ok else x`).
+_AUTOMAGIC = re.compile(
+    r"^\s*(?:pip|conda|mamba|cd|ls|ll|pwd|env|cat|mkdir|rmdir|rm|cp|mv|load_ext|reload_ext|matplotlib|"
+    r"pylab|timeit|time|run|who|whos|reset|history|store|autoreload|aimport|config|xmode|pdb|debug)"
+    r"\s+(?!(?:if|else|in|is|and|or|not|for|async|await|lambda)\b)(?:-+[A-Za-z]|[A-Za-z0-9_./~'\"$])"
+)
 _PARSE_FLAGS = ast.PyCF_ONLY_AST | getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
 
 
@@ -174,28 +182,31 @@ def opaque_ipython(source: str) -> str:
     lines = source.splitlines(keepends=True)
     scanner = _Scanner()
     out: List[str] = []
-    in_magic = False  # a `%magic` or `!cmd` continued with a trailing backslash
+    magic: Optional[_Scanner] = None  # a magic's logical line goes on: open brackets, a backslash
     for line in lines:
         ending = line[len(line.rstrip("\r\n")):]
         body = line[: len(line) - len(ending)]
-        if in_magic:
-            in_magic = body.endswith("\\")
+        if magic is not None:
+            magic.feed(body)
+            if magic.at_logical_start:
+                magic = None
             out.append(ending)
             continue
         if scanner.at_logical_start:
             stripped = body.lstrip()
             indent = body[: len(body) - len(stripped)]
             replacement = None
-            if stripped[:1] in ("!", "%"):
-                replacement = f"{indent}pass"
-            elif _HELP.match(body):
+            if stripped[:1] in ("!", "%") or _HELP.match(body) or _AUTOMAGIC.match(body):
                 replacement = f"{indent}pass"
             else:
                 match = _ASSIGN_MAGIC.match(body)
                 if match:
                     replacement = f"{match.group(1)}{match.group(2)} = ..."
             if replacement is not None:
-                in_magic = body.endswith("\\")
+                magic = _Scanner()
+                magic.feed(body)
+                if magic.at_logical_start:
+                    magic = None
                 out.append(replacement + ending)
                 continue
         scanner.feed(body)

@@ -85,9 +85,12 @@ reconnect loop whose inner loop consumes: those replace, not add."""
             owner = stack.index(sub.decorator) - 1
             anchor = stack[owner]
             path = list(stack[: owner + 1])
+        frame = stack[sub.frame]
         for loop in enclosing_loops(self.ctx, path):
             why = self._repeats(sub, loop, anchor)
             if why is not None:
+                if subs.undo_calls(self.ctx, sub, frame):
+                    return  # undone in the same function (`atexit.unregister`, `removeHandler`)
                 self.report(sub.node, self._message(sub, loop, why),
                             Fix(Applicability.SUGGESTED, self.fix_description))
                 return
