@@ -7,10 +7,10 @@ import libcst as cst
 
 from leaklint.analysis import subscribing as subs
 from leaklint.diagnostics import Applicability, Edit, Fix
-from leaklint.rules.base import Rule
+from leaklint.rules.subscription_rule import SubscriptionRule
 
 
-class DuplicateSubscription(Rule):
+class DuplicateSubscription(SubscriptionRule):
     code = "LL301"
     name = "duplicate-subscription"
     summary = "The same subscription is made twice: same receiver, same channel or event, same handler."
@@ -60,25 +60,12 @@ another branch of an `if` or `try`)."""
         "import atexit\n\ndef flush():\n    ...\n\nif DEBUG:\n    atexit.register(flush)\nelse:\n    atexit.register(flush)\n",
     )
 
-    @classmethod
-    def triggers(cls, knowledge):
-        return subs.triggers(knowledge)
-
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         # per frame (module, function or class body): the subscriptions seen so far
         self._seen: Dict[int, List[Tuple[tuple, subs.Subscription]]] = {}
 
-    def visit_Call(self, node: cst.Call) -> None:
-        self._check()
-
-    def visit_Decorator(self, node: cst.Decorator) -> None:
-        self._check()
-
-    def _check(self) -> None:
-        sub = subs.find_subscription(self.ctx)
-        if sub is None:
-            return
+    def check(self, sub: subs.Subscription) -> None:
         key = self._identity(sub)
         if key is None:
             return

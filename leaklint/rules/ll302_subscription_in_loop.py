@@ -10,13 +10,13 @@ from leaklint.analysis.loops import (Loop, assigned_in, enclosing_loops, is_asyn
                                      target_names, varies_with)
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Fix
-from leaklint.rules.base import Rule
+from leaklint.rules.subscription_rule import SubscriptionRule
 
 _EXITS = (cst.Break, cst.Return)
 _LOOPS = (cst.For, cst.While)
 
 
-class SubscriptionInLoop(Rule):
+class SubscriptionInLoop(SubscriptionRule):
     code = "LL302"
     name = "subscription-in-loop"
     summary = "A subscription is made on every pass of a loop: with the same arguments, or in a `while True` / `async for` loop."
@@ -63,20 +63,7 @@ reconnect loop whose inner loop consumes: those replace, not add."""
         "        atexit.register(flush)\n        break\n    except RuntimeError:\n        pass\n",
     )
 
-    @classmethod
-    def triggers(cls, knowledge):
-        return subs.triggers(knowledge)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self._check()
-
-    def visit_Decorator(self, node: cst.Decorator) -> None:
-        self._check()
-
-    def _check(self) -> None:
-        sub = subs.find_subscription(self.ctx)
-        if sub is None:
-            return
+    def check(self, sub: subs.Subscription) -> None:
         stack = self.ctx.stack
         anchor: cst.CSTNode = sub.node
         path: Sequence[cst.CSTNode] = stack

@@ -10,10 +10,10 @@ from leaklint.analysis.calls import terminal_name
 from leaklint.analysis.scopes import Scope, qualified_name
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import subscriptions as table
-from leaklint.rules.base import Rule
+from leaklint.rules.subscription_rule import SubscriptionRule
 
 
-class SubscriptionPerCall(Rule):
+class SubscriptionPerCall(SubscriptionRule):
     code = "LL303"
     name = "subscription-per-call"
     summary = "A message or request handler subscribes on a long-lived object, so every call adds a subscriber."
@@ -53,20 +53,7 @@ object given again to a logger or a signal)."""
         "@app.get(\"/\")\ndef index():\n    log.addHandler(console)  # the same handler: ignored\n",
     )
 
-    @classmethod
-    def triggers(cls, knowledge):
-        return subs.triggers(knowledge)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self._check()
-
-    def visit_Decorator(self, node: cst.Decorator) -> None:
-        self._check()
-
-    def _check(self) -> None:
-        sub = subs.find_subscription(self.ctx)
-        if sub is None:
-            return
+    def check(self, sub: subs.Subscription) -> None:
         function = self.ctx.stack[sub.frame]
         if type(function) is not cst.FunctionDef:
             return
@@ -74,9 +61,9 @@ object given again to a logger or a signal)."""
         decorator = _handler_decorator(self.ctx, function, outer)
         if decorator is None or not self._long_lived(sub):
             return
-        if not subs.registers_again(sub, self._fresh_per_call(sub)):
-            if sub.spec.repeat != subs.REPLACES:
-                return
+        # a Kafka or redis re-subscribe on a shared consumer counts too: churn, or channels piling up
+        if sub.spec.repeat != subs.REPLACES and not subs.registers_again(sub, self._fresh_per_call(sub)):
+            return
         if subs.undo_calls(self.ctx, sub, function.body):
             return
         self.report(sub.node, self._message(sub, function, decorator), Fix(Applicability.SUGGESTED, self.fix_description))

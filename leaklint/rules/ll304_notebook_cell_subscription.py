@@ -12,7 +12,7 @@ from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import last_component
 from leaklint.knowledge import subscriptions as table
 from leaklint.notebook import cell_of_statements
-from leaklint.rules.base import Rule
+from leaklint.rules.subscription_rule import SubscriptionRule
 
 # what makes a statement run only sometimes: re-running the cell may skip it
 _GUARDS = (cst.If, cst.ExceptHandler, cst.ExceptStarHandler, cst.IfExp, cst.BooleanOperation, cst.WithItem)
@@ -22,7 +22,7 @@ _HOLDER_NAMES = frozenset(
 )
 
 
-class NotebookCellSubscription(Rule):
+class NotebookCellSubscription(SubscriptionRule):
     code = "LL304"
     name = "notebook-cell-subscription"
     summary = "In a notebook, a subscription or a broker/consumer is made at a cell's top level with no guard, so re-running the cell makes it again."
@@ -67,27 +67,25 @@ or signal, Kafka's `subscribe`, which replaces)."""
 
     @classmethod
     def triggers(cls, knowledge):
-        return subs.triggers(knowledge) | _HOLDER_NAMES
+        return super().triggers(knowledge) | _HOLDER_NAMES
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self._cells: Optional[Dict[int, int]] = None  # id(top-level statement) -> cell
         self._node_cells: Optional[Dict[int, int]] = None  # id(any node) -> cell
+        self._found = False  # the call being visited is a subscription
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not self._unguarded_top_level():
-            return
-        sub = subs.find_subscription(self.ctx)
-        if sub is not None:
-            self._check_subscription(sub)
-        else:
-            self._check_creation(node)
+        if self._unguarded_top_level():
+            super().visit_Call(node)
+            if not self._found:
+                self._check_creation(node)
+        self._found = False
 
     def visit_Decorator(self, node: cst.Decorator) -> None:
         if self._unguarded_top_level():
-            sub = subs.find_subscription(self.ctx)
-            if sub is not None:
-                self._check_subscription(sub)
+            super().visit_Decorator(node)
+        self._found = False
 
     # --- where ---------------------------------------------------------------------
 
@@ -127,7 +125,8 @@ or signal, Kafka's `subscribe`, which replaces)."""
 
     # --- subscriptions -------------------------------------------------------------
 
-    def _check_subscription(self, sub: subs.Subscription) -> None:
+    def check(self, sub: subs.Subscription) -> None:
+        self._found = True  # a subscription, so not a creation
         if sub.spec.repeat == subs.REPLACES:
             return
         cell = self._cell(self.ctx.stack[1])
