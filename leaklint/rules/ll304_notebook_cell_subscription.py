@@ -41,7 +41,7 @@ that closes what it opens, or a call in the same cell that stops or undoes the o
 one first (`await broker.stop()`, `logger.removeHandler(...)`, `logger.handlers`).
 Subscriptions on an object the same cell creates anew are not reported (the creation
 is), nor are repeats the API ignores (the same handler object given again to a logger
-or signal, Kafka's `subscribe`, which replaces)."""
+or signal, Kafka's `subscribe`, which replaces). In the examples, `# %%` starts a cell."""
     default = True
     notebook_only = True
     fix_applicability = Applicability.SUGGESTED
