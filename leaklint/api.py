@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
-from leaklint import fingerprint
+from leaklint import fingerprint, notebook
 from leaklint.config import Settings, expand_codes
 from leaklint.diagnostics import Diagnostic, Fix
 from leaklint.discovery import STDIN, discover, path_matches
@@ -31,7 +31,9 @@ MIN_BYTES_PER_WORKER = 256 * 1024
 def lint_source(source: Union[str, bytes], path: str, settings: Settings) -> FileResult:
     """Lint source given in memory; `path` is only reported (and matched against
     per-file-ignores)."""
-    if isinstance(source, bytes):
+    if path.endswith(notebook.SUFFIX):
+        result = notebook.lint_notebook(source, path, settings)
+    elif isinstance(source, bytes):
         result = lint_bytes(source, path, settings)
     else:
         result = lint_text(SourceFile(path, source), settings)

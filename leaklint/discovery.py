@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, List, Sequence, Set
 
 from leaklint.config import Settings
 
-SUFFIXES = (".py", ".pyi")
+SUFFIXES = (".py", ".pyi", ".ipynb")
 
 SKIP_DIRS = frozenset(
     {

@@ -415,6 +415,9 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
     """Lint `text`, apply its fixes to a fixed point and lint the result."""
     outcome = FixOutcome(path, text, text, encoding)
     result = lint_source(text, path, settings)
+    if path.endswith(".ipynb"):  # cells are JSON, never rewritten; findings stay
+        outcome.diagnostics = result.diagnostics
+        return outcome
     first = result.diagnostics
     current = text
     original_compiles: Optional[bool] = None
@@ -524,9 +527,6 @@ def fix_paths(paths: Iterable[str], settings: Settings, *, unsafe: bool = False,
                 original = handle.read()
         except OSError:  # linting reports it as unreadable
             out.append((FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), b""))
-            continue
-        if path.endswith(".ipynb"):  # cells are JSON: not rewritten (yet); findings stay
-            out.append((FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), original))
             continue
         outcome, data = fix_bytes(original, path, settings, unsafe=unsafe)
         if write and outcome.changed:

@@ -5,6 +5,8 @@ the offending line: `# error: LL101` (several: `# error: LL101, LL205`). The har
 lints the file with every rule selected and compares the exact multiset of
 (line, code) pairs, so a missing finding and a false positive both fail. A sidecar
 `<fixture>.toml` holds a `[tool.leaklint]` table for fixtures that need settings.
+In a notebook fixture (.ipynb) the annotations sit in the code cells, and the "line"
+compared is (cell, line in cell), cells numbered from 1 as Jupyter shows them.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import re
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Counter as CounterT, Tuple
+from typing import Counter as CounterT, List, Tuple, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,26 +23,39 @@ else:  # pragma: no cover
 
 from leaklint.api import lint_file
 from leaklint.config import Settings, settings_from_table
+from leaklint.notebook import code_cells
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SUFFIXES = (".py",)
+SUFFIXES = (".py", ".ipynb")
 EXPECT = re.compile(r"#\s*error:\s*(LL\d{3}(?:\s*,\s*LL\d{3})*)")
 
-Key = Tuple[int, str]
+Line = Union[int, Tuple[int, int]]  # a line, or (cell, line in cell) in a notebook
+Key = Tuple[Line, str]
 
 
 def fixture_files():
     return sorted(p for p in FIXTURES.rglob("*") if p.suffix in SUFFIXES and p.is_file())
 
 
-def expected(path: Path) -> CounterT[Key]:
+def source_lines(path: Path) -> List[Tuple[Line, str]]:
+    """Each line of the fixture with where the linter reports it."""
+    if path.suffix == ".ipynb":
+        return [
+            ((cell.number, number), line)
+            for cell in code_cells(path.read_bytes())
+            for number, line in enumerate(cell.source.splitlines(), start=1)
+        ]
     # latin-1 reads any bytes, so fixtures with broken encodings can carry expectations too
     text = path.read_bytes().decode("latin-1")
+    return list(enumerate(text.splitlines(), start=1))
+
+
+def expected(path: Path) -> CounterT[Key]:
     found: CounterT[Key] = Counter()
-    for number, line in enumerate(text.splitlines(), start=1):
+    for where, line in source_lines(path):
         for match in EXPECT.finditer(line):
             for code in match.group(1).split(","):
-                found[(number, code.strip())] += 1
+                found[(where, code.strip())] += 1
     return found
 
 
@@ -56,15 +71,14 @@ def settings_for(path: Path) -> Settings:
 
 def actual(path: Path) -> CounterT[Key]:
     result = lint_file(str(path), settings_for(path))
-    return Counter((d.line, d.code) for d in result.diagnostics)
+    return Counter(((d.cell, d.line) if d.cell is not None else d.line, d.code) for d in result.diagnostics)
 
 
 def describe_mismatch(path: Path, want: CounterT[Key], got: CounterT[Key]) -> str:
-    lines = path.read_bytes().decode("latin-1").splitlines()
+    lines = dict(source_lines(path))
     out = [f"{path.relative_to(FIXTURES)}:"]
-    for (line, code), count in sorted((want - got).items()):
-        out.append(f"  missing  {code} on line {line} (x{count}): {lines[line - 1].strip()}")
-    for (line, code), count in sorted((got - want).items()):
-        text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-        out.append(f"  unexpected {code} on line {line} (x{count}): {text}")
+    for (line, code), count in sorted((want - got).items(), key=repr):
+        out.append(f"  missing  {code} on line {line} (x{count}): {lines.get(line, '').strip()}")
+    for (line, code), count in sorted((got - want).items(), key=repr):
+        out.append(f"  unexpected {code} on line {line} (x{count}): {lines.get(line, '').strip()}")
     return "\n".join(out)

@@ -7,6 +7,7 @@ import pytest
 from leaklint.api import lint_source
 from leaklint.config import Settings
 from leaklint.docs import expected_pages
+from leaklint.notebook import from_script
 from leaklint.rules import all_rules
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
@@ -39,6 +40,8 @@ def test_rule_metadata(rule):
 
 def _codes(source, rule):
     settings = Settings(select=(rule.code,))
+    if rule.notebook_only:  # examples of notebook rules are percent scripts: `# %%` starts a cell
+        return [d.code for d in lint_source(from_script(source), "example.ipynb", settings).diagnostics]
     # as bytes, so a coding cookie in an example is honoured as in a file
     return [d.code for d in lint_source(source.encode("utf-8"), "example.py", settings).diagnostics]
 

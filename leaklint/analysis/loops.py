@@ -2,7 +2,7 @@
 loop, which kind, and does this expression change from one iteration to the next?"."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Set, Union
+from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 
@@ -16,12 +16,13 @@ Loop = Union[cst.For, cst.While, cst.CompFor]
 _BOUNDARIES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
 
-def enclosing_loops(ctx: "FileContext") -> List[Loop]:
+def enclosing_loops(ctx: "FileContext", stack: Optional[Sequence[cst.CSTNode]] = None) -> List[Loop]:
     """Loops (innermost first) whose body, not header, holds the node being visited,
     within the current function. A `for` header's iterable runs once, so a node there
-    is not "in" that loop; a comprehension's element is."""
+    is not "in" that loop; a comprehension's element is. `stack` replaces `ctx.stack`
+    (a decorator runs where its function is defined: pass the path without the def)."""
     loops: List[Loop] = []
-    stack = ctx.stack
+    stack = ctx.stack if stack is None else stack
     for index in range(len(stack) - 2, -1, -1):
         node = stack[index]
         if isinstance(node, _BOUNDARIES):

@@ -32,13 +32,33 @@ class ResourceSpec:
     note: str = ""
 
 
+# Where an argument is: (keyword, position); either may be None.
+ArgAt = Tuple[Optional[str], Optional[int]]
+
+
 @dataclass(frozen=True)
 class SubscriptionSpec:
-    """A callable or method that registers a consumer of events."""
+    """A callable or method that registers a consumer of events.
+
+    `callable` is a function (`atexit.register`) or `Class.method` (`method` then says
+    where the class ends: `on_startup.append` for aiohttp's `Application.on_startup.
+    append`; empty for user-declared names, whose last component is the method).
+    `repeat` says what calling it again does: "adds" another registration, "by-handler"
+    (ignored when given the same handler object again: logging, signals, SQLAlchemy
+    events), or "replaces" the previous subscription (Kafka `subscribe`)."""
 
     callable: str
     channel_arg: Optional[Union[int, str]] = None  # which argument names the channel
     note: str = ""
+    method: str = ""
+    repeat: str = "adds"
+    handler: Optional[ArgAt] = None  # the handler argument; None: none, or the decorated function
+    receiver_arg: Optional[ArgAt] = None  # for functions: the argument subscribed on (`event.listen(target, ...)`)
+    weak: Optional[ArgAt] = None  # a `weak` flag defaulting to True: a weakly held fresh handler is dropped at once
+    uid: Optional[str] = None  # a keyword that de-duplicates by its value (Django `dispatch_uid`)
+    undo: Tuple[str, ...] = ()  # receiver methods or attributes that undo or inspect subscriptions
+    any_receiver: bool = False  # the method name is distinctive: match it whatever the receiver
+    trigger: str = ""  # a word every file using it contains (default: the last name)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,10 @@ open, and one long-lived instance is usually what is wanted."""
             member = holder.attr.value
             if member in made.spec.release or member.startswith("__"):
                 return
+            if member in table.METHOD_RESOURCES:
+                # `Redis().pubsub()`: the result is itself a resource that holds the
+                # client's connection; the rules follow it, not the client
+                return
             user = self.ctx.stack[index - 1]
             is_call = type(user) is cst.Call and user.func is holder
             how = f"`.{member}{'()' if is_call else ''}`"

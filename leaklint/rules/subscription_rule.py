@@ -1,0 +1,28 @@
+"""The shared visitor of the LL3 rules: each gets `check(sub)` for every subscription
+the walk meets (a call, or a decorator that is not a call)."""
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis import subscribing as subs
+from leaklint.rules.base import Rule
+
+
+class SubscriptionRule(Rule):
+    @classmethod
+    def triggers(cls, knowledge):
+        return subs.triggers(knowledge)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._visit()
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        self._visit()
+
+    def _visit(self) -> None:
+        sub = subs.find_subscription(self.ctx)
+        if sub is not None:
+            self.check(sub)
+
+    def check(self, sub: subs.Subscription) -> None:
+        raise NotImplementedError
