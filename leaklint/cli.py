@@ -10,15 +10,17 @@ import os
 import sys
 import traceback
 from collections import Counter
-from typing import List, Optional, Sequence, TextIO
+from typing import Callable, List, Optional, Sequence, TextIO
 
 from leaklint import __version__, baseline
 from leaklint.api import lint_paths
 from leaklint.config import ConfigError, Settings, check_code_prefix, load_settings
 from leaklint.diagnostics import Diagnostic
+from leaklint.engine import FileResult
 from leaklint.docs import render_rule
-from leaklint.fixes import FixOutcome, fix_paths
+from leaklint.fixes import FixOutcome, fix_paths, text_edits
 from leaklint.report import FORMATS, ReportOptions
+from leaklint.report.sarif import TextEdit
 from leaklint.report.text import write_statistics
 from leaklint.rules import all_rules, rules_by_code
 
@@ -145,17 +147,33 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     if "-" in args.paths:
         stdin = sys.stdin.buffer.read()
     known = _load_baseline(args)
-    results = lint_paths(args.paths, settings, stdin=stdin, stdin_filename=args.stdin_filename, **_lint_options(args))
+    # SARIF carries each fix's text edits, which need the syntax trees: lint in this
+    # process, without the cache (which keeps no trees)
+    sarif_fixes = args.format == "sarif"
+    lint_options = {"keep_nodes": True} if sarif_fixes else _lint_options(args)
+    results = lint_paths(args.paths, settings, stdin=stdin, stdin_filename=args.stdin_filename, **lint_options)
     diagnostics: List[Diagnostic] = [d for r in results for d in r.diagnostics]
     diagnostics = _apply_baseline(args, known, diagnostics, settings)
     options = ReportOptions(color=args.format == "text" and _use_color(out), quiet=args.quiet, files=len(results))
     options.unsafe_fixes = args.unsafe_fixes
+    if sarif_fixes:
+        options.fix_edits = _sarif_edits(results)
     FORMATS[args.format](diagnostics, out, options)
     if args.statistics:
         write_statistics(diagnostics, out if args.format == "text" else sys.stderr)
     if diagnostics and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _sarif_edits(results: Sequence[FileResult]) -> Callable[[Diagnostic], List[TextEdit]]:
+    modules = {r.path: r.module for r in results if r.module is not None}
+
+    def edits(d: Diagnostic) -> List[TextEdit]:
+        module = modules.get(d.path)
+        return [] if module is None else [TextEdit(*e) for e in text_edits(module, d)]
+
+    return edits
 
 
 def _add_fix_arguments(check: argparse.ArgumentParser) -> None:
@@ -173,6 +191,7 @@ def run_fix(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """--fix / --diff: fix every file to a fixed point; write (or diff) the result; report
     the findings that remain. Standard input's fixed text goes to standard output, and
     the report then to standard error."""
+    known = _load_baseline(args)
     stdin = sys.stdin.buffer.read() if "-" in args.paths else None
     results = fix_paths(args.paths, settings, unsafe=args.unsafe_fixes, write=not args.diff,
                         stdin=stdin, stdin_filename=args.stdin_filename)
@@ -196,6 +215,7 @@ def run_fix(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             sys.stdout.buffer.flush()
             report = sys.stderr
     diagnostics: List[Diagnostic] = [d for o in outcomes for d in o.diagnostics]
+    diagnostics = _apply_baseline(args, known, diagnostics, settings)
     options = ReportOptions(color=args.format == "text" and _use_color(report), quiet=args.quiet, files=len(outcomes))
     options.unsafe_fixes, options.fixed = args.unsafe_fixes, fixed
     FORMATS[args.format](diagnostics, report, options)

@@ -51,6 +51,19 @@ def test_round_trip(project):
     assert (proc.returncode, reported) == (0, [])
 
 
+def test_fix_reports_only_findings_not_in_the_baseline(project):
+    """--fix applies fixes as usual; what remains is filtered by the baseline too."""
+    check(project, "--write-baseline", "base.json", ".")
+    (project / "src" / "c.py").write_text("import asyncio, sys\nnew = asyncio.Semaphore(sys.maxsize)\n")
+    proc, reported = check(project, "--fix", "--baseline", "base.json", ".")
+    assert proc.returncode == 1
+    # LL101's fix is unsafe: nothing is fixed, and only the new file's finding is reported
+    assert [(d["path"], d["code"]) for d in reported] == [("src/c.py", "LL101")]
+    proc, reported = check(project, "--fix", "--unsafe-fixes", "--baseline", "base.json", ".")
+    assert (proc.returncode, reported) == (0, [])
+    assert "Semaphore(32)" in (project / "src" / "c.py").read_text()
+
+
 def test_paths_are_matched_from_the_project_root(project):
     check(project, "--write-baseline", "base.json", "src")
     # another spelling of the same files, from another folder

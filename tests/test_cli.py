@@ -213,4 +213,6 @@ def test_examples_folder_shows_findings():
     proc = run_cli("check", "--format", "json", "examples", cwd=REPO)
     assert proc.returncode == 1
     codes = {d["code"] for d in json.loads(proc.stdout)}
+    # the quick start promises a newcomer every family's findings
+    assert {code[:3] for code in codes} == {"LL1", "LL2", "LL3", "LL4"}
     assert {"LL101", "LL205"} <= codes

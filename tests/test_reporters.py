@@ -192,3 +192,49 @@ def test_github_notebook_annotation_names_the_cell():
 def test_github_clean_prints_nothing(project):
     proc = run_cli("check", "--format", "github", "clean.py", cwd=project)
     assert proc.returncode == 0 and proc.stdout == b""
+
+
+def _apply_replacements(text, replacements):
+    """Apply SARIF replacements (1-based, end exclusive) the way an editor would."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(line, column):
+        return starts[line - 1] + column - 1 if line <= len(lines) else starts[-1]
+
+    spans = []
+    for r in replacements:
+        region = r["deletedRegion"]
+        spans.append((offset(region["startLine"], region["startColumn"]),
+                      offset(region["endLine"], region["endColumn"]), r["insertedContent"]["text"]))
+    for start, end, new in sorted(spans, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def test_cli_sarif_fixes_are_the_fix_engines(tmp_path):
+    """Each SARIF fix, applied alone, gives what --fix --unsafe-fixes gives for that one
+    finding; an insertion keeps the line it is inserted before."""
+    source = (
+        "import asyncio\nimport sys\n\n\n"
+        "async def main(jobs):\n"
+        "    asyncio.create_task(asyncio.sleep(1))\n"
+        "    sem = asyncio.Semaphore(sys.maxsize)\n"
+        "    return sem\n"
+    )
+    (tmp_path / "a.py").write_text(source)
+    proc = run_cli("check", "--format", "sarif", "a.py", cwd=tmp_path)
+    document = json.loads(proc.stdout)
+    validate(document)
+    results = {r["ruleId"]: r for r in document["runs"][0]["results"]}
+    assert set(results) == {"LL101", "LL205"}
+    for code, result in results.items():
+        (change,) = result["fixes"][0]["artifactChanges"]
+        patched = _apply_replacements(source, change["replacements"])
+        compile(patched, "a.py", "exec")
+        alone = tmp_path / f"{code}.py"
+        alone.write_text(source)
+        run_cli("check", "--fix", "--unsafe-fixes", "--select", code, alone.name, cwd=tmp_path)
+        assert patched == alone.read_text(), code

@@ -93,7 +93,10 @@ def _result(d: Diagnostic, rule_index: Dict[str, int], options: "ReportOptions")
                 "artifactChanges": [{
                     "artifactLocation": artifact_location(d.path),
                     "replacements": [
-                        {"deletedRegion": region(e.line, e.column, e.end_line, e.end_column),
+                        # always the full range: SARIF reads a region with no end as
+                        # "to the end of the line", which would delete an insertion point's line
+                        {"deletedRegion": {"startLine": e.line, "startColumn": e.column,
+                                           "endLine": e.end_line, "endColumn": e.end_column},
                          "insertedContent": {"text": e.text}}
                         for e in edits
                     ],

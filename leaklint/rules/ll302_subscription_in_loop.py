@@ -1,7 +1,7 @@
 """LL302: a subscription repeated by a loop."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Set
+from typing import Optional, Sequence
 
 import libcst as cst
 
