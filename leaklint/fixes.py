@@ -10,9 +10,11 @@ as it was. Files are written atomically, in their own encoding and newline style
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import os
 import stat
+import symtable
 import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
@@ -386,12 +388,115 @@ class FixOutcome:
 
 
 def _compiles(text: str, path: str) -> bool:
-    """Whether CPython accepts the source (compiled, never run)."""
+    """Whether CPython accepts the source: its parser, then its symbol table (which
+    catches `nonlocal`, `yield` and `await` out of place). Never compiled to code,
+    never run: leaklint makes no code object from a file it lints."""
     try:
-        compile(text, path, "exec", dont_inherit=True)
+        tree = ast.parse(text, path)
+        symtable.symtable(text, path, "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return True
+    return not _Misplaced().found(tree)
+
+
+class _Misplaced(ast.NodeVisitor):
+    """The compiler's own checks that the parser and symbol table leave to it: `return`,
+    `yield` and `await` outside a function (`await`, `async for/with` outside an async
+    one), `break` and `continue` outside a loop."""
+
+    def found(self, tree: ast.AST) -> bool:
+        self.function: Optional[str] = None  # None, "def", "async" or "lambda"
+        self.loops = 0
+        self.bad = False
+        try:
+            self.visit(tree)
+        except RecursionError:
+            return False  # too deep to check here; the parser accepted it
+        return self.bad
+
+    def _scope(self, node: ast.AST, kind: Optional[str], body: Sequence[ast.AST]) -> None:
+        saved = self.function, self.loops
+        self.function, self.loops = kind, 0
+        for child in body:
+            self.visit(child)
+        self.function, self.loops = saved
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        for outer in (*node.decorator_list, node.args, *(n for n in (node.returns,) if n)):
+            self.visit(outer)
+        self._scope(node, "def", node.body)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        for outer in (*node.decorator_list, node.args, *(n for n in (node.returns,) if n)):
+            self.visit(outer)
+        self._scope(node, "async", node.body)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.visit(node.args)
+        self._scope(node, "lambda", [node.body])
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for outer in (*node.decorator_list, *node.bases, *node.keywords):
+            self.visit(outer)
+        saved = self.function, self.loops
+        self.function, self.loops = None, 0  # a class body is not the function's
+        for child in node.body:
+            self.visit(child)
+        self.function, self.loops = saved
+
+    def _loop(self, node: Union[ast.For, ast.AsyncFor, ast.While]) -> None:
+        self.visit(node.iter if not isinstance(node, ast.While) else node.test)
+        if not isinstance(node, ast.While):
+            self.visit(node.target)
+        self.loops += 1
+        for child in node.body:
+            self.visit(child)
+        self.loops -= 1
+        for child in node.orelse:  # `else:` belongs to the enclosing loop, if any
+            self.visit(child)
+
+    def visit_For(self, node: ast.For) -> None:
+        self._loop(node)
+
+    def visit_While(self, node: ast.While) -> None:
+        self._loop(node)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
+        self.bad |= self.function != "async"
+        self._loop(node)
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
+        self.bad |= self.function != "async"
+        self.generic_visit(node)
+
+    def visit_Await(self, node: ast.Await) -> None:
+        self.bad |= self.function != "async"
+        self.generic_visit(node)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        self.bad |= self.function not in ("def", "async")
+        self.generic_visit(node)
+
+    def visit_Yield(self, node: ast.Yield) -> None:
+        self.bad |= self.function is None
+        self.generic_visit(node)
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
+        self.bad |= self.function in (None, "async")
+        self.generic_visit(node)
+
+    def _comprehension(self, node: Union[ast.ListComp, ast.SetComp, ast.DictComp]) -> None:
+        # `[x async for x in xs]` outside an async function (a generator expression may)
+        self.bad |= self.function != "async" and any(g.is_async for g in node.generators)
+        self.generic_visit(node)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = _comprehension
+
+    def visit_Break(self, node: ast.Break) -> None:
+        self.bad |= self.loops == 0
+
+    def visit_Continue(self, node: ast.Continue) -> None:
+        self.bad |= self.loops == 0
 
 
 def _code(module: cst.Module, codes: str) -> str:

@@ -20,9 +20,15 @@ LEAKY = (
 )
 
 
+def _pythonpath(env) -> str:
+    """The repository first. No empty entry: that would put the working directory on
+    sys.path, and a linted folder's own sitecustomize.py would run at start-up."""
+    return os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+
+
 def run_cli(*args: str, cwd=None, stdin: bytes = None, env_extra=None) -> subprocess.CompletedProcess:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = _pythonpath(env)
     env.pop("FORCE_COLOR", None)
     env["NO_COLOR"] = "1"
     if env_extra:
@@ -39,5 +45,5 @@ def run_cli(*args: str, cwd=None, stdin: bytes = None, env_extra=None) -> subpro
 
 def run_flake8(*args: str, cwd) -> subprocess.CompletedProcess:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = _pythonpath(env)
     return subprocess.run([sys.executable, "-m", "flake8", *args], cwd=cwd, capture_output=True, env=env, timeout=120)

@@ -30,6 +30,10 @@ def write(tmp_path, body):
         ("[tool.leaklint.resources]\n'not a name' = ['close']\n", "resources", "is not a dotted name"),
         ("[tool.leaklint.buffers]\n'a.b' = { param = 'n', max = -1 }\n", "buffers", "must not be negative"),
         ("[tool.leaklint.subscriptions]\n'a.b' = { channel = 0 }\n", "subscriptions", "unknown key 'channel'"),
+        ("[tool.leaklint]\nextend-exclude = ['a/**[']\n", "extend-exclude", "glob 'a/**[' has an unclosed '['"),
+        ("[tool.leaklint]\nexclude = ['']\n", "exclude", "empty glob pattern"),
+        ("[tool.leaklint]\nper-file-ignores = { 'tests/[x' = ['LL1'] }\n", "per-file-ignores", "unclosed '['"),
+        ("[tool.leaklint]\nextend-select = ['LL1', 42]\n", "extend-select", "expected a list of strings"),
     ],
 )
 def test_bad_config_exit_2_with_key_and_reason(tmp_path, body, key, reason):

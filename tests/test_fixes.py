@@ -691,3 +691,26 @@ def test_fix_hook_runs_check_fix_on_the_same_files_as_the_check_hook(project):
     assert program == "leaklint"
     proc = run_cli(*args, "--unsafe-fixes", "leaky.py", "clean.py", cwd=project)
     assert proc.returncode == 0 and (project / "leaky.py").read_text() == LEAKY_FIXED
+
+
+@pytest.mark.parametrize("source", [
+    "return\n", "def f():\n    return 1\n", "await x\n", "async def f():\n    await x\n",
+    "def f():\n    await x\n", "async def f():\n    return [await y for y in z]\n",
+    "for x in y:\n    break\n", "break\n", "for x in y:\n    pass\nelse:\n    break\n",
+    "while 1:\n    def g():\n        continue\n", "yield 1\n", "def g():\n    yield 1\n",
+    "async def g():\n    yield from x\n", "class C:\n    return 1\n",
+    "def f():\n    class C:\n        x = (yield)\n", "async def f():\n    async with a:\n        pass\n",
+    "def f():\n    async with a:\n        pass\n", "async def f():\n    l = lambda: await x\n",
+    "for a in b:\n    while c:\n        continue\n    break\n", "def f():\n    nonlocal x\n",
+    "async def f():\n    async for a in b:\n        break\n", "x = [i async for i in y]\n",
+    "def f():\n    return {i: 1 async for i in y}\n", "async def f():\n    return {i async for i in y}\n",
+])
+def test_the_compile_check_agrees_with_cpythons_compiler(source):
+    """leaklint never compiles linted code to a code object: its check (parser, symbol
+    table, and the compiler's placement rules) must say what compile() says."""
+    try:
+        compile(source, "t.py", "exec", dont_inherit=True)
+        expected = True
+    except SyntaxError:
+        expected = False
+    assert fixes._compiles(source, "t.py") == expected

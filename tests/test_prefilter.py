@@ -1,6 +1,5 @@
 """The text pre-filter: files without any selected rule's trigger words are never
 parsed. It must never hide a finding the full run would make."""
-import os
 import random
 import re
 import sysconfig
