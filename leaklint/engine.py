@@ -219,8 +219,9 @@ def _suppressed(code: str, file_codes: Optional[frozenset]) -> bool:
     return not file_codes or any(code.startswith(c) for c in file_codes)
 
 
-def lint_text(source: SourceFile, settings: Settings) -> FileResult:
-    """Lint decoded source text."""
+def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = False) -> FileResult:
+    """Lint decoded source text. `cpython_parsed`: the caller (flake8) has already
+    parsed it with CPython's parser, so the guard below need not parse it again."""
     result = FileResult(source.path)
     text = source.text
     file_codes = file_noqa_codes(text)
@@ -244,7 +245,7 @@ def lint_text(source: SourceFile, settings: Settings) -> FileResult:
     # CPython's parser first: it is ~10x cheaper than libcst and guards it. libcst's
     # native parser can overflow the C stack on nesting CPython refuses (a segfault, not
     # an exception), and CPython's messages and positions are the ones users know.
-    cpython_error = _cpython_syntax_error(text)
+    cpython_error = None if cpython_parsed else _cpython_syntax_error(text)
     if cpython_error is not None and cpython_error.msg in _DEPTH_ERRORS:
         _report_syntax_error(result, source, settings, cpython_error, file_codes)
         return result

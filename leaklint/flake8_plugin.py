@@ -70,7 +70,8 @@ class Plugin:
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
         settings = type(self)._settings or Settings(select=("LL",))
-        result = lint_text(SourceFile(self.filename, "".join(self.lines)), settings)
+        # flake8 runs AST plugins only on files CPython parsed: no need to parse again
+        result = lint_text(SourceFile(self.filename, "".join(self.lines)), settings, cpython_parsed=True)
         for d in result.diagnostics:
             if d.code == PARSE_ERROR:
                 continue

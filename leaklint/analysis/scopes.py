@@ -48,7 +48,7 @@ def dotted_name(expr: Optional[cst.CSTNode]) -> Optional[str]:
 class Scope:
     """A module, class, function, lambda or comprehension scope."""
 
-    __slots__ = ("node", "parent", "kind", "_bindings", "_declared_global", "_declared_nonlocal")
+    __slots__ = ("node", "parent", "kind", "_bindings", "_declared_global", "_declared_nonlocal", "memo")
 
     def __init__(self, node: cst.CSTNode, parent: Optional["Scope"]) -> None:
         self.node = node
@@ -66,6 +66,7 @@ class Scope:
         self._bindings: Optional[Dict[str, List[Binding]]] = None
         self._declared_global: Set[str] = set()
         self._declared_nonlocal: Set[str] = set()
+        self.memo: Dict[str, object] = {}  # what analyses computed once for this scope
 
     @property
     def module_scope(self) -> "Scope":

@@ -269,8 +269,15 @@ def self_attribute_values(attr: str, scope: Scope) -> List[Tuple[cst.BaseExpress
     owner = function.parent if function is not None else None
     if owner is None or owner.kind != "class" or not isinstance(owner.node, cst.ClassDef):
         return []
-    out: List[Tuple[cst.BaseExpression, Scope]] = []
-    for statement in owner.node.body.body:
+    values = owner.memo.get("self_attribute_values")
+    if values is None:  # once per class: a class has many `self.x` lookups
+        values = owner.memo["self_attribute_values"] = _self_assignments(owner)
+    return values.get(attr, [])  # type: ignore[union-attr]
+
+
+def _self_assignments(owner: Scope) -> Dict[str, List[Tuple[cst.BaseExpression, Scope]]]:
+    out: Dict[str, List[Tuple[cst.BaseExpression, Scope]]] = {}
+    for statement in owner.node.body.body:  # type: ignore[attr-defined]
         if type(statement) is not cst.FunctionDef:
             continue
         method_scope: Optional[Scope] = None
@@ -282,16 +289,13 @@ def self_attribute_values(attr: str, scope: Scope) -> List[Tuple[cst.BaseExpress
                 targets = [node.target]
             else:
                 continue
-            if any(_is_self_attr(t, attr) for t in targets):
-                if method_scope is None:
-                    method_scope = Scope(statement, owner)
-                out.append((node.value, method_scope))
+            for target in targets:
+                if (type(target) is cst.Attribute and type(target.value) is cst.Name
+                        and target.value.value == "self"):
+                    if method_scope is None:
+                        method_scope = Scope(statement, owner)
+                    out.setdefault(target.attr.value, []).append((node.value, method_scope))
     return out
-
-
-def _is_self_attr(target: cst.BaseExpression, attr: str) -> bool:
-    return (type(target) is cst.Attribute and target.attr.value == attr
-            and type(target.value) is cst.Name and target.value.value == "self")
 
 
 # --- identity -------------------------------------------------------------------------
