@@ -8,7 +8,7 @@ binding agrees; anything else is None ("cannot tell").
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Dict, List, Optional, Tuple, Union
 
 import libcst as cst
 
@@ -91,19 +91,53 @@ def _self_attribute(attr: str, scope: Scope, depth: int) -> Optional[str]:
         return None
     class_scope = function.parent
     found = []
-    for statement in class_scope.node.body.body:
-        kind = type(statement)
-        if kind is cst.FunctionDef:
-            method_scope = Scope(statement, class_scope)
-            for node in walk(statement.body, into_scopes=False):
-                found.extend(_assigned_class(node, attr, method_scope, depth))
-        elif kind is cst.SimpleStatementLine:
+    for node, method_scope in self_assignments(class_scope).get(attr, ()):
+        found.extend(_assigned_class(node, attr, method_scope, depth))
+    for statement in class_scope.node.body.body:  # type: ignore[attr-defined]
+        if type(statement) is cst.SimpleStatementLine:
             for small in statement.body:
                 # class-level `attr: Type`
                 if type(small) is cst.AnnAssign and type(small.target) is cst.Name and small.target.value == attr:
                     found.append(annotation_class(small.annotation.annotation, class_scope))
     # `self.x = None` in __init__, set for real later, tells nothing either way
     return _agree(name for name in found if name != "")
+
+
+SelfAssignments = Dict[str, List[Tuple[Union[cst.Assign, cst.AnnAssign], Scope]]]
+
+
+def self_assignments(class_scope: Scope) -> SelfAssignments:
+    """Every `self.x = ...` and `self.x: T = ...` in the methods of a class, by `x`, each
+    with its method's scope. Computed once per class (kept in the scope's memo): rules
+    ask about `self.x` many times per class."""
+    found = class_scope.memo.get("self_assignments")
+    if found is None:
+        found = class_scope.memo["self_assignments"] = _collect_self_assignments(class_scope)
+    return found  # type: ignore[return-value]
+
+
+def _collect_self_assignments(class_scope: Scope) -> SelfAssignments:
+    out: SelfAssignments = {}
+    for statement in class_scope.node.body.body:  # type: ignore[attr-defined]
+        if type(statement) is not cst.FunctionDef:
+            continue
+        method_scope: Optional[Scope] = None
+        for node in walk(statement.body, into_scopes=False):
+            kind = type(node)
+            if kind is cst.Assign:
+                targets = [t.target for t in node.targets]
+            elif kind is cst.AnnAssign:
+                targets = [node.target]
+            else:
+                continue
+            for target in targets:
+                if type(target) is cst.Attribute and type(target.value) is cst.Name and target.value.value == "self":
+                    if method_scope is None:
+                        method_scope = Scope(statement, class_scope)
+                    entries = out.setdefault(target.attr.value, [])
+                    if not entries or entries[-1][0] is not node:  # `self.a = self.a = x`: once
+                        entries.append((node, method_scope))
+    return out
 
 
 def _assigned_class(node: cst.CSTNode, attr: str, scope: Scope, depth: int):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import libcst as cst
 
+from leaklint.analysis.instances import self_assignments
 from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.scopes import Binding, Scope, qualified_name
 from leaklint.analysis.values import UNKNOWN, WORK_SIZE, evaluate
@@ -269,33 +270,7 @@ def self_attribute_values(attr: str, scope: Scope) -> List[Tuple[cst.BaseExpress
     owner = function.parent if function is not None else None
     if owner is None or owner.kind != "class" or not isinstance(owner.node, cst.ClassDef):
         return []
-    values = owner.memo.get("self_attribute_values")
-    if values is None:  # once per class: a class has many `self.x` lookups
-        values = owner.memo["self_attribute_values"] = _self_assignments(owner)
-    return values.get(attr, [])  # type: ignore[union-attr]
-
-
-def _self_assignments(owner: Scope) -> Dict[str, List[Tuple[cst.BaseExpression, Scope]]]:
-    out: Dict[str, List[Tuple[cst.BaseExpression, Scope]]] = {}
-    for statement in owner.node.body.body:  # type: ignore[attr-defined]
-        if type(statement) is not cst.FunctionDef:
-            continue
-        method_scope: Optional[Scope] = None
-        for node in walk(statement.body, into_scopes=False):
-            kind = type(node)
-            if kind is cst.Assign:
-                targets = [t.target for t in node.targets]
-            elif kind is cst.AnnAssign and node.value is not None:
-                targets = [node.target]
-            else:
-                continue
-            for target in targets:
-                if (type(target) is cst.Attribute and type(target.value) is cst.Name
-                        and target.value.value == "self"):
-                    if method_scope is None:
-                        method_scope = Scope(statement, owner)
-                    out.setdefault(target.attr.value, []).append((node.value, method_scope))
-    return out
+    return [(node.value, method) for node, method in self_assignments(owner).get(attr, ()) if node.value is not None]
 
 
 # --- identity -------------------------------------------------------------------------
