@@ -83,10 +83,19 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
 
         cache = Cache(settings.root, settings)
     results: List[Optional[FileResult]] = [None] * len(files)
-    todo: List[Tuple[int, str, bytes]] = []
+    # What is left to lint: (index, path, size). Contents are not kept here, so memory
+    # follows the largest file being linted, not the size of the tree.
+    todo: List[Tuple[int, str, int]] = []
     for index, path in enumerate(files):
         if path == STDIN:
             results[index] = portable(lint_source(stdin or b"", stdin_filename or STDIN, settings))
+            continue
+        if cache is None:
+            try:
+                size = os.stat(path).st_size
+            except OSError:
+                size = 0  # linting reports it as unreadable
+            todo.append((index, path, size))
             continue
         try:
             with open(path, "rb") as handle:
@@ -94,20 +103,33 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
         except OSError as exc:
             results[index] = _finish(report_unreadable(path, exc, settings), settings)
             continue
-        cached = cache.get(path, data) if cache is not None else None
+        cached = cache.get(path, data)
         if cached is not None:
             results[index] = FileResult(path, cached)
         else:
-            todo.append((index, path, data))
+            todo.append((index, path, len(data)))
 
-    linted = _lint_many([(path, data) for _i, path, data in todo], settings, jobs)
-    for (index, path, data), result in zip(todo, linted):
+    linted = _lint_many([(path, size) for _i, path, size in todo], settings, jobs)
+    for (index, path, _size), (result, digest) in zip(todo, linted):
         results[index] = result
-        if cache is not None:
-            cache.put(path, data, result.diagnostics)
+        if cache is not None and digest is not None:
+            cache.put_digest(path, digest, result.diagnostics)
     if cache is not None:
         cache.save()
     return results  # type: ignore[return-value]  # every slot is filled above
+
+
+def read_and_lint(path: str, settings: Settings) -> Tuple[FileResult, Optional[str]]:
+    """Lint the file as it is now; with the hash of the bytes linted (None when it
+    could not be read), which is what the cache records."""
+    from leaklint.cache import content_hash
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return _finish(report_unreadable(path, exc, settings), settings), None
+    return portable(lint_source(data, path, settings)), content_hash(data)
 
 
 def _lint_one(path: str, settings: Settings, stdin: Optional[bytes], stdin_filename: Optional[str]) -> FileResult:
@@ -128,17 +150,19 @@ def _portable(d: Diagnostic) -> Diagnostic:
     return replace(d, node=None, fix=fix)
 
 
-def worker_count(items: Sequence[Tuple[str, bytes]], jobs: Optional[int]) -> int:
-    """Processes for `items`: as asked, at most one per file; by default one per CPU,
-    but only as many as there is enough work for."""
+def worker_count(items: Sequence[Tuple[str, int]], jobs: Optional[int]) -> int:
+    """Processes for `items` (path, size): as asked, at most one per file; by default
+    one per CPU, but only as many as there is enough work for."""
     if jobs is not None:
         return max(1, min(jobs, len(items)))
-    size = sum(len(data) for _path, data in items)
+    size = sum(size for _path, size in items)
     return max(1, min(default_jobs(), len(items) // MIN_FILES_PER_WORKER, size // MIN_BYTES_PER_WORKER))
 
 
-def _lint_many(items: Sequence[Tuple[str, bytes]], settings: Settings, jobs: Optional[int]) -> List[FileResult]:
+def _lint_many(items: Sequence[Tuple[str, int]], settings: Settings,
+               jobs: Optional[int]) -> List[Tuple[FileResult, Optional[str]]]:
     workers = worker_count(items, jobs)
+    paths = [path for path, _size in items]
     if workers > 1:
         try:
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,))
@@ -148,7 +172,7 @@ def _lint_many(items: Sequence[Tuple[str, bytes]], settings: Settings, jobs: Opt
             try:
                 # small chunks balance big files across workers; map keeps the order
                 chunk = max(1, len(items) // (workers * 32))
-                return list(pool.map(_worker_lint, items, chunksize=chunk))
+                return list(pool.map(_worker_lint, paths, chunksize=chunk))
             except (OSError, BrokenProcessPool):
                 pass  # a worker was killed (out of memory?): lint in this process instead
             except KeyboardInterrupt:
@@ -156,7 +180,7 @@ def _lint_many(items: Sequence[Tuple[str, bytes]], settings: Settings, jobs: Opt
                 raise
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
-    return [portable(lint_source(data, path, settings)) for path, data in items]
+    return [read_and_lint(path, settings) for path in paths]
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -179,10 +203,9 @@ def _init_worker(settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _worker_lint(item: Tuple[str, bytes]) -> FileResult:
-    path, data = item
+def _worker_lint(path: str) -> Tuple[FileResult, Optional[str]]:
     assert _worker_settings is not None
-    return portable(lint_source(data, path, _worker_settings))
+    return read_and_lint(path, _worker_settings)
 
 
 def _apply_per_file_ignores(result: FileResult, settings: Settings) -> FileResult:

@@ -114,8 +114,11 @@ class Cache:
         return diagnostics
 
     def put(self, path: str, data: bytes, diagnostics: List[Diagnostic]) -> None:
-        self.entries[os.path.abspath(path)] = {
-            "sha256": content_hash(data), "diagnostics": [to_data(d) for d in diagnostics]}
+        self.put_digest(path, content_hash(data), diagnostics)
+
+    def put_digest(self, path: str, digest: str, diagnostics: List[Diagnostic]) -> None:
+        """Record the findings of the content whose hash is `digest`."""
+        self.entries[os.path.abspath(path)] = {"sha256": digest, "diagnostics": [to_data(d) for d in diagnostics]}
         self.dirty = True
 
     def save(self) -> None:

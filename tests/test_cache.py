@@ -159,7 +159,7 @@ def test_jobs_2_really_uses_two_processes(project, monkeypatch):
 
 
 def test_default_jobs_stay_in_one_process_for_a_few_small_files(project):
-    items = [(f"f{i}.py", b"x = 1\n") for i in range(40)]
+    items = [(f"f{i}.py", len(b"x = 1\n")) for i in range(40)]
     assert api.worker_count(items, None) == 1
     assert api.worker_count(items, 3) == 3
     assert api.worker_count(items[:2], 8) == 2
