@@ -10,13 +10,13 @@ import os
 import sys
 import traceback
 from collections import Counter
-from typing import Callable, List, Optional, Sequence, TextIO
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from leaklint import __version__, baseline
-from leaklint.api import lint_paths
+from leaklint.api import lint_file, lint_paths, lint_source
 from leaklint.config import ConfigError, Settings, check_code_prefix, load_settings
-from leaklint.diagnostics import Diagnostic
-from leaklint.engine import FileResult
+from leaklint.diagnostics import Applicability, Diagnostic
+from leaklint.discovery import STDIN
 from leaklint.docs import render_rule
 from leaklint.fixes import FixOutcome, fix_paths, text_edits
 from leaklint.report import FORMATS, ReportOptions
@@ -147,17 +147,13 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     if "-" in args.paths:
         stdin = sys.stdin.buffer.read()
     known = _load_baseline(args)
-    # SARIF carries each fix's text edits, which need the syntax trees: lint in this
-    # process, without the cache (which keeps no trees)
-    sarif_fixes = args.format == "sarif"
-    lint_options = {"keep_nodes": True} if sarif_fixes else _lint_options(args)
-    results = lint_paths(args.paths, settings, stdin=stdin, stdin_filename=args.stdin_filename, **lint_options)
+    results = lint_paths(args.paths, settings, stdin=stdin, stdin_filename=args.stdin_filename, **_lint_options(args))
     diagnostics: List[Diagnostic] = [d for r in results for d in r.diagnostics]
     diagnostics = _apply_baseline(args, known, diagnostics, settings)
     options = ReportOptions(color=args.format == "text" and _use_color(out), quiet=args.quiet, files=len(results))
     options.unsafe_fixes = args.unsafe_fixes
-    if sarif_fixes:
-        options.fix_edits = _sarif_edits(results)
+    if args.format == "sarif":
+        options.fix_edits = _sarif_edits(diagnostics, settings, stdin, args.stdin_filename)
     FORMATS[args.format](diagnostics, out, options)
     if args.statistics:
         write_statistics(diagnostics, out if args.format == "text" else sys.stderr)
@@ -166,12 +162,29 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_CLEAN
 
 
-def _sarif_edits(results: Sequence[FileResult]) -> Callable[[Diagnostic], List[TextEdit]]:
-    modules = {r.path: r.module for r in results if r.module is not None}
+def _sarif_edits(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Optional[bytes],
+                 stdin_filename: Optional[str]) -> Callable[[Diagnostic], List[TextEdit]]:
+    """SARIF `fixes` need the syntax trees, which neither the cache nor the worker
+    processes keep: lint again, in this process, only the files with an automatic fix,
+    and match their findings to the reported ones by position and code."""
+    fixable = {d.path for d in diagnostics if d.fix is not None and d.fix.applicability is not Applicability.SUGGESTED}
+    by_key: Dict[Tuple[str, int, int, str], Tuple[Any, Diagnostic]] = {}
+    for path in sorted(fixable):
+        if stdin is not None and path == (stdin_filename or STDIN):
+            result = lint_source(stdin, path, settings)
+        else:
+            result = lint_file(path, settings)
+        if result.module is None:
+            continue
+        for d in result.diagnostics:
+            by_key[(d.path, d.line, d.column, d.code)] = (result.module, d)
 
     def edits(d: Diagnostic) -> List[TextEdit]:
-        module = modules.get(d.path)
-        return [] if module is None else [TextEdit(*e) for e in text_edits(module, d)]
+        found = by_key.get((d.path, d.line, d.column, d.code))
+        if found is None:
+            return []
+        module, fresh = found
+        return [TextEdit(*e) for e in text_edits(module, fresh)]
 
     return edits
 

@@ -228,6 +228,8 @@ def test_cli_sarif_fixes_are_the_fix_engines(tmp_path):
     proc = run_cli("check", "--format", "sarif", "a.py", cwd=tmp_path)
     document = json.loads(proc.stdout)
     validate(document)
+    warm = run_cli("check", "--format", "sarif", "a.py", cwd=tmp_path)  # findings from the cache
+    assert json.loads(warm.stdout) == document
     results = {r["ruleId"]: r for r in document["runs"][0]["results"]}
     assert set(results) == {"LL101", "LL205"}
     for code, result in results.items():
