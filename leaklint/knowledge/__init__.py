@@ -52,7 +52,6 @@ class Knowledge:
     subscriptions: Dict[str, Tuple[SubscriptionSpec, ...]] = field(default_factory=dict)
     buffers: Dict[str, Tuple[BufferParam, ...]] = field(default_factory=dict)
     task_factories: frozenset = frozenset()
-    loop_factories: frozenset = frozenset()
     loop_task_methods: frozenset = frozenset()
     _short: Dict[str, frozenset] = field(default_factory=dict, repr=False)
 
@@ -110,6 +109,5 @@ class Knowledge:
             subscriptions=_index(subscriptions),
             buffers=_index(buffers),
             task_factories=frozenset(_tasks.TASK_FACTORIES),
-            loop_factories=frozenset(_tasks.LOOP_FACTORIES),
             loop_task_methods=frozenset(_tasks.LOOP_TASK_METHODS),
         )

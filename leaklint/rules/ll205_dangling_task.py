@@ -6,6 +6,7 @@ from typing import FrozenSet, List, Optional
 import libcst as cst
 
 from leaklint.analysis.calls import terminal_name
+from leaklint.analysis.spawning import receiver_kind
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import last_component
@@ -172,16 +173,8 @@ so is a lambda that starts a task handed to a callback API that drops its result
         return None
 
     def _is_loop(self, expr: cst.BaseExpression) -> bool:
-        knowledge = self.ctx.knowledge
-        if isinstance(expr, cst.Call):
-            return self.ctx.call_name(expr) in knowledge.loop_factories
-        if isinstance(expr, cst.Name):
-            bindings = self.ctx.scope.lookup(expr.value)
-            if bindings and len(bindings) == 1 and isinstance(bindings[0].value, cst.Call):
-                return self.ctx.call_name(bindings[0].value) in knowledge.loop_factories
-        # `loop`, `self._loop`, `event_loop`: by convention an event loop
-        label = (terminal_name(expr) or "").lstrip("_")
-        return label == "loop" or label.endswith("_loop")
+        # made by a loop factory, or by convention (`loop`, `self._loop`, `event_loop`)
+        return receiver_kind(self.ctx, expr) == "loop"
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         # `loop.call_soon(lambda: asyncio.create_task(work()))`: the loop calls the
