@@ -349,3 +349,19 @@ def test_ll204_one_liners(before, after):
 def test_ll204_other_shapes_are_suggested(source):
     fix, _ = _fix(source, "LL204")
     assert fix.applicability is Applicability.SUGGESTED and not fix.edits
+
+
+def test_ll206_advice_fits_what_is_kept():
+    """A task can discard itself when done; a loop callback handle has no
+    add_done_callback, so its advice is different."""
+    source = (
+        "import asyncio\n\n"
+        "class Scheduler:\n"
+        "    def __init__(self):\n        self.timers = set()\n        self.tasks = set()\n\n"
+        "    def later(self, loop, delay, cb):\n        self.timers.add(loop.call_later(delay, cb))\n\n"
+        "    def now(self, coro):\n        self.tasks.add(asyncio.create_task(coro))\n"
+    )
+    found = {d.line: d.message for d in lint_source(source, "s.py", Settings()).diagnostics if d.code == "LL206"}
+    assert set(found) == {9, 12}
+    assert "add_done_callback" not in found[9] and "remove the handle when its callback runs" in found[9]
+    assert "add_done_callback(tasks.discard)" in found[12]

@@ -358,9 +358,7 @@ reported."""
             self.report(
                 add.node,
                 f"`self.{name}` keeps every {add.what} added here, but nothing in this module ever "
-                f"removes from it, so it grows for the life of the object and holds every finished "
-                f"task's result — remove entries when they finish (add_done_callback({name}.discard)) "
-                "or bound it",
+                f"removes from it, so it grows for the life of the object{_holding(add.what, name)}",
                 Fix(Applicability.SUGGESTED, self.fix_description),
             )
             return
@@ -376,6 +374,19 @@ reported."""
             "done, or bound it",
             Fix(Applicability.SUGGESTED, self.fix_description),
         )
+
+
+# loop.call_soon/call_later/call_at return callback handles: no add_done_callback
+_HANDLE_CALLS = ("call_soon()", "call_soon_threadsafe()", "call_later()", "call_at()")
+
+
+def _holding(what: str, name: str) -> str:
+    """What the collection holds on to, and how to let it go."""
+    if what in _HANDLE_CALLS:
+        return (" and holds every callback already run, with its arguments — remove the handle "
+                "when its callback runs (or after cancelling it), or bound it")
+    return (f" and holds every finished task's result — remove entries when they finish "
+            f"(add_done_callback({name}.discard)) or bound it")
 
 
 def _looks_like_collection(value: cst.BaseExpression) -> bool:
