@@ -22,6 +22,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 import libcst as cst
 
 from leaklint.analysis.walk import walk
+from leaklint import notebook
 from leaklint.api import lint_file, lint_source
 from leaklint.config import Settings
 from leaklint.diagnostics import Applicability, Diagnostic, Fix
@@ -520,7 +521,7 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
     """Lint `text`, apply its fixes to a fixed point and lint the result."""
     outcome = FixOutcome(path, text, text, encoding)
     result = lint_source(text, path, settings)
-    if path.endswith(".ipynb"):  # cells are JSON, never rewritten; findings stay
+    if path.endswith(notebook.SUFFIX):  # cells are JSON, never rewritten; findings stay
         outcome.diagnostics = result.diagnostics
         return outcome
     first = result.diagnostics

@@ -293,7 +293,8 @@ def lint_notebook(data: Union[bytes, str], path: str, settings: Settings) -> Fil
         return result
     notebook = build(cells, path)
     source = SourceFile(path, notebook.text, line_map=notebook.line_map, is_notebook=True)
-    result = lint_text(source, settings)
+    # each cell in the text was parsed by CPython above (the broken ones are left out)
+    result = lint_text(source, settings, cpython_parsed=True)
     # the fix engine rewrites Python files, not a notebook's JSON: in a notebook a fix
     # is a suggestion, so nothing is marked fixable that --fix would not fix
     result.diagnostics = [

@@ -70,9 +70,6 @@ def test_user_declared_apis_are_triggers(tmp_path):
     assert [d.code for d in lint_file(str(tmp_path / "a.py"), declared).diagnostics] == ["LL201"]
 
 
-WORD = re.compile(r"[A-Za-z_.=( ]{1,12}")
-
-
 def test_trie_regex_matches_what_a_flat_alternation_matches():
     rng = random.Random(1234)
     alphabet = "abQue(. =_s"

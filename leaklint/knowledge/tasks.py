@@ -39,16 +39,8 @@ FUTURE_FACTORIES = TASK_FACTORIES + (
 # loop.create_task / TaskGroup.create_task (Task), loop.create_future (Future),
 # loop.run_in_executor (Future), Executor.submit (concurrent Future),
 # loop.call_soon / call_soon_threadsafe (Handle), call_later / call_at (TimerHandle).
-FUTURE_METHODS = (
-    "create_task",
-    "create_future",
-    "run_in_executor",
-    "submit",
-    "call_soon",
-    "call_soon_threadsafe",
-    "call_later",
-    "call_at",
-)
+HANDLE_METHODS = ("call_soon", "call_soon_threadsafe", "call_later", "call_at")  # no add_done_callback
+FUTURE_METHODS = ("create_task", "create_future", "run_in_executor", "submit") + HANDLE_METHODS
 
 # LL206: what grows and what shrinks a collection (the builtin and collections APIs).
 # `setdefault(k, v)` and `insert(i, v)` take the value second.

@@ -376,8 +376,8 @@ reported."""
         )
 
 
-# loop.call_soon/call_later/call_at return callback handles: no add_done_callback
-_HANDLE_CALLS = ("call_soon()", "call_soon_threadsafe()", "call_later()", "call_at()")
+# what `_Add.what` says for a callback handle, which has no add_done_callback
+_HANDLE_CALLS = frozenset(f"{method}()" for method in table.HANDLE_METHODS)
 
 
 def _holding(what: str, name: str) -> str:
