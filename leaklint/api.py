@@ -28,25 +28,26 @@ MIN_FILES_PER_WORKER = 8
 MIN_BYTES_PER_WORKER = 256 * 1024
 
 
-def lint_source(source: Union[str, bytes], path: str, settings: Settings) -> FileResult:
+def lint_source(source: Union[str, bytes], path: str, settings: Settings, *, whole: bool = False) -> FileResult:
     """Lint source given in memory; `path` is only reported (and matched against
-    per-file-ignores)."""
+    per-file-ignores). `whole`: keep the whole file's libcst module in the result, for
+    the fix engine (by default only what the rules' candidates need is parsed)."""
     if path.endswith(notebook.SUFFIX):
         result = notebook.lint_notebook(source, path, settings)
     elif isinstance(source, bytes):
-        result = lint_bytes(source, path, settings)
+        result = lint_bytes(source, path, settings, whole=whole)
     else:
-        result = lint_text(SourceFile(path, source), settings)
+        result = lint_text(SourceFile(path, source), settings, whole=whole)
     return _finish(result, settings)
 
 
-def lint_file(path: str, settings: Settings) -> FileResult:
+def lint_file(path: str, settings: Settings, *, whole: bool = False) -> FileResult:
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
         return _finish(report_unreadable(path, exc, settings), settings)
-    return lint_source(data, path, settings)
+    return lint_source(data, path, settings, whole=whole)
 
 
 def _finish(result: FileResult, settings: Settings) -> FileResult:
@@ -134,8 +135,8 @@ def read_and_lint(path: str, settings: Settings) -> Tuple[FileResult, Optional[s
 
 def _lint_one(path: str, settings: Settings, stdin: Optional[bytes], stdin_filename: Optional[str]) -> FileResult:
     if path == STDIN:
-        return lint_source(stdin or b"", stdin_filename or STDIN, settings)
-    return lint_file(path, settings)
+        return lint_source(stdin or b"", stdin_filename or STDIN, settings, whole=True)
+    return lint_file(path, settings, whole=True)
 
 
 def portable(result: FileResult) -> FileResult:

@@ -171,9 +171,9 @@ def _sarif_edits(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: O
     by_key: Dict[Tuple[str, int, int, str], Tuple[Any, Diagnostic]] = {}
     for path in sorted(fixable):
         if stdin is not None and path == (stdin_filename or STDIN):
-            result = lint_source(stdin, path, settings)
+            result = lint_source(stdin, path, settings, whole=True)
         else:
-            result = lint_file(path, settings)
+            result = lint_file(path, settings, whole=True)
         if result.module is None:
             continue
         for d in result.diagnostics:

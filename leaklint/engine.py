@@ -11,6 +11,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Ty
 
 import libcst as cst
 
+from leaklint import sieve
 from leaklint.analysis.deep import run_deep
 from leaklint.analysis.positions import compute_positions
 from leaklint.analysis.scopes import Scope
@@ -219,9 +220,16 @@ def _suppressed(code: str, file_codes: Optional[frozenset]) -> bool:
     return not file_codes or any(code.startswith(c) for c in file_codes)
 
 
-def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = False) -> FileResult:
+# The second pre-filter (leaklint.sieve); tests turn it off to prove it hides nothing.
+SIEVE = True
+
+
+def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = False,
+              tree: Optional[ast.Module] = None, whole: bool = False) -> FileResult:
     """Lint decoded source text. `cpython_parsed`: the caller (flake8) has already
-    parsed it with CPython's parser, so the guard below need not parse it again."""
+    parsed it with CPython's parser, so the guard below need not parse it again; `tree`
+    is that parse, when the caller has it. `whole`: parse the whole file with libcst,
+    not only what the rules' candidates need (the fix engine writes the module back)."""
     result = FileResult(source.path)
     text = source.text
     file_codes = file_noqa_codes(text)
@@ -245,13 +253,25 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     # CPython's parser first: it is ~10x cheaper than libcst and guards it. libcst's
     # native parser can overflow the C stack on nesting CPython refuses (a segfault, not
     # an exception), and CPython's messages and positions are the ones users know.
-    cpython_error = None if cpython_parsed else _cpython_syntax_error(text)
+    cpython_error = None
+    if not cpython_parsed:
+        tree, cpython_error = _cpython_parse(text)
     if cpython_error is not None and cpython_error.msg in _DEPTH_ERRORS:
         _report_syntax_error(result, source, settings, cpython_error, file_codes)
         return result
+    parse_text = text
+    if tree is not None and rules and SIEVE and not source.is_notebook:
+        kept = sieve.plan(rules, sieve.AstFile(tree, text, settings, settings.knowledge()))
+        if kept is None:
+            return result  # no rule has a candidate here: libcst is not needed
+        if not whole:
+            parse_text = sieve.sliced_text(text, tree, kept)
+    tree = None  # not needed any more: let it go before libcst's tree is built
     try:
-        module = cst.parse_module(text)
+        module = cst.parse_module(parse_text)
     except Exception as exc:  # ParserSyntaxError, and the native parser's other complaints
+        if parse_text is not text:  # a slice libcst refuses: judge the file as it is
+            return lint_text(source, settings, cpython_parsed=True, whole=True)
         if cpython_error is not None:
             _report_syntax_error(result, source, settings, cpython_error, file_codes)
         elif isinstance(exc, cst.ParserSyntaxError):
@@ -275,7 +295,8 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         result.diagnostics = []
         _parse_error(result, source, settings, 1, 1, "too deeply nested to analyse", file_codes)
         return result
-    result.module = module
+    if parse_text is text:  # a slice is no module to write back
+        result.module = module
     return result
 
 
@@ -283,17 +304,16 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
 _DEPTH_ERRORS = frozenset({"too many nested parentheses", "too deeply nested"})
 
 
-def _cpython_syntax_error(text: str) -> Optional[SyntaxError]:
-    """CPython's complaint about `text`, or None. Parsing only: nothing is compiled."""
+def _cpython_parse(text: str) -> Tuple[Optional[ast.Module], Optional[SyntaxError]]:
+    """CPython's tree of `text`, or its complaint. Parsing only: nothing is compiled."""
     try:
-        ast.parse(text)
+        return ast.parse(text), None
     except SyntaxError as err:
-        return err
+        return None, err
     except (RecursionError, MemoryError):
-        return SyntaxError("too deeply nested", ("", 1, 1, ""))
+        return None, SyntaxError("too deeply nested", ("", 1, 1, ""))
     except ValueError as err:  # e.g. NUL bytes (caught earlier), surrogates
-        return SyntaxError(str(err), ("", 1, 1, ""))
-    return None
+        return None, SyntaxError(str(err), ("", 1, 1, ""))
 
 
 def _report_syntax_error(result: FileResult, source: SourceFile, settings: Settings, err: SyntaxError,
@@ -352,7 +372,7 @@ def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Mod
     return out
 
 
-def lint_bytes(data: bytes, path: str, settings: Settings) -> FileResult:
+def lint_bytes(data: bytes, path: str, settings: Settings, *, whole: bool = False) -> FileResult:
     """Lint a Python file's raw bytes."""
     try:
         text, encoding = decode_source(data)
@@ -360,7 +380,7 @@ def lint_bytes(data: bytes, path: str, settings: Settings) -> FileResult:
         result = FileResult(path)
         _parse_error(result, SourceFile(path, ""), settings, exc.line, 1, exc.message, None)
         return result
-    return lint_text(SourceFile(path, text, encoding), settings)
+    return lint_text(SourceFile(path, text, encoding), settings, whole=whole)
 
 
 def report_unreadable(path: str, exc: OSError, settings: Settings) -> FileResult:

@@ -520,7 +520,7 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
              encoding: str = "utf-8", max_passes: int = MAX_PASSES) -> FixOutcome:
     """Lint `text`, apply its fixes to a fixed point and lint the result."""
     outcome = FixOutcome(path, text, text, encoding)
-    result = lint_source(text, path, settings)
+    result = lint_source(text, path, settings, whole=True)
     if path.endswith(notebook.SUFFIX):  # cells are JSON, never rewritten; findings stay
         outcome.diagnostics = result.diagnostics
         return outcome
@@ -553,7 +553,7 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
         applied.extend(Applied(d.code, d.name, d.fix.description, d.fix.applicability)  # type: ignore[union-attr]
                        for d in done.applied)
         current = new_text
-        result = lint_source(current, path, settings)
+        result = lint_source(current, path, settings, whole=True)
     else:
         left = sorted({d.code for d in result.diagnostics if applicable(d.fix, unsafe)})
         if left:

@@ -9,6 +9,7 @@ never reports LL001.
 from __future__ import annotations
 
 import argparse
+import ast
 from typing import Any, Iterator, Optional, Tuple
 
 from leaklint import __version__
@@ -32,7 +33,8 @@ class Plugin:
 
     def __init__(self, tree: Any, lines: list, filename: str) -> None:
         # `tree` makes flake8 run this as an AST plugin (after its own syntax check);
-        # the engine parses the text with libcst itself
+        # the engine asks it where the rules' candidates are, then parses those with libcst
+        self.tree = tree
         self.lines = lines
         self.filename = filename
 
@@ -71,7 +73,8 @@ class Plugin:
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
         settings = type(self)._settings or Settings(select=("LL",))
         # flake8 runs AST plugins only on files CPython parsed: no need to parse again
-        result = lint_text(SourceFile(self.filename, "".join(self.lines)), settings, cpython_parsed=True)
+        tree = self.tree if isinstance(self.tree, ast.Module) else None
+        result = lint_text(SourceFile(self.filename, "".join(self.lines)), settings, cpython_parsed=True, tree=tree)
         for d in result.diagnostics:
             if d.code == PARSE_ERROR:
                 continue

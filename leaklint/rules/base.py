@@ -1,15 +1,17 @@
 """The Rule base class: a rule's metadata, examples and visitor in one place."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator, Optional, Tuple
 
 import libcst as cst
 
 from leaklint.diagnostics import Applicability, Finding, Fix
+from leaklint.sieve import MODULE, Need
 
 if TYPE_CHECKING:
     from leaklint.context import FileContext
     from leaklint.knowledge import Knowledge
+    from leaklint.sieve import AstFile
 
 
 class Rule:
@@ -42,6 +44,14 @@ class Rule:
         to report on it; the engine skips parsing files that hold none of the selected
         rules' triggers. An empty result means "cannot tell": always parse."""
         return ()
+
+    @classmethod
+    def candidates(cls, index: "AstFile") -> Iterator[Need]:
+        """Where in CPython's tree of the file this rule might report, and what it needs
+        around each place to judge it (see leaklint.sieve). Must over-approximate: the
+        engine gives libcst only what some rule asked for, and nothing when none asked.
+        The default cannot tell, and asks for the whole file."""
+        yield Need(index.tree, MODULE)
 
     def report(self, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
         self.ctx.findings.append(Finding(self.code, message, node, fix))

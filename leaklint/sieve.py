@@ -1,0 +1,293 @@
+"""The second pre-filter: each selected rule looks at CPython's `ast` of the file (parsed
+anyway, as libcst's guard) for candidates, and says how much of the file it needs to
+judge them. libcst then parses only that: the other definitions are blanked out line
+for line, leaving a one-line stub so their names still bind, so every kept line keeps
+its number and column. A file with no candidate is not given to libcst at all.
+
+A rule's `candidates()` must over-approximate: it may keep what turns out clean, never
+drop what the full run would report. tests/test_sieve.py and benchmarks/sieve_check.py
+compare the findings with and without the sieve over the fixtures and real corpora.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Type
+
+if TYPE_CHECKING:
+    from leaklint.config import Settings
+    from leaklint.knowledge import Knowledge
+    from leaklint.rules.base import Rule
+
+# How much of the file a candidate needs around it:
+UNIT = "unit"  # its top-level statement, or its method when that is in a top-level class
+CLASS = "class"  # its whole top-level class (a candidate outside classes: its unit)
+MODULE = "module"  # the whole file
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DROPPABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+LOOPS = (ast.For, ast.AsyncFor, ast.While)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+# The names a file may bind to another callable (as context.FileContext reads them):
+# `import x as NAME`, `from m import x as NAME`, `NAME = dotted.name`.
+_ALIASES = re.compile(
+    r"\bas[ \t]+([A-Za-z_]\w*)|^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*[A-Za-z_][\w.]*[ \t]*(?:#.*)?$",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Need:
+    """A candidate at `node`, and what its rule must see to judge it: `scope` around it,
+    and the definitions (functions, methods, classes) named in `names`, wherever they are."""
+
+    node: ast.AST
+    scope: str = UNIT
+    names: FrozenSet[str] = field(default_factory=frozenset)
+
+
+def terminal(expr: ast.AST) -> Optional[str]:
+    """`f` for `f(...)`, `create_task` for `loop.create_task(...)`; else None."""
+    if type(expr) is ast.Name:
+        return expr.id  # type: ignore[attr-defined]
+    if type(expr) is ast.Attribute:
+        return expr.attr  # type: ignore[attr-defined]
+    return None
+
+
+def dotted(expr: ast.AST) -> Optional[str]:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    parts: List[str] = []
+    while type(expr) is ast.Attribute:
+        parts.append(expr.attr)  # type: ignore[attr-defined]
+        expr = expr.value  # type: ignore[attr-defined]
+    if type(expr) is ast.Name:
+        parts.append(expr.id)  # type: ignore[attr-defined]
+        return ".".join(reversed(parts))
+    return None
+
+
+class AstFile:
+    """CPython's tree of one file with parent links and its nodes by type: what the
+    rules' candidate checks read. Built in one walk."""
+
+    def __init__(self, tree: ast.Module, text: str, settings: "Settings", knowledge: "Knowledge") -> None:
+        self.tree = tree
+        self.text = text
+        self.settings = settings
+        self.knowledge = knowledge
+        self.parents: Dict[ast.AST, ast.AST] = {}
+        self.by_type: Dict[type, List[ast.AST]] = {}
+        self._calls: Optional[Dict[str, List[ast.Call]]] = None
+        self._aliases: Optional[FrozenSet[str]] = None
+        self._index()
+
+    def _index(self) -> None:
+        parents = self.parents
+        by_type = self.by_type
+        iter_fields = ast.iter_fields
+        AST = ast.AST
+        todo: List[ast.AST] = [self.tree]
+        pop, push = todo.pop, todo.append
+        while todo:
+            node = pop()
+            kind = type(node)
+            found = by_type.get(kind)
+            if found is None:
+                by_type[kind] = [node]
+            else:
+                found.append(node)
+            for _name, value in iter_fields(node):
+                if isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, AST):
+                            parents[item] = node
+                            push(item)
+                elif isinstance(value, AST):
+                    parents[value] = node
+                    push(value)
+
+    # --- finding candidates -------------------------------------------------------
+
+    def of(self, *kinds: type) -> Iterator[ast.AST]:
+        """Every node of these types (no particular order)."""
+        for kind in kinds:
+            yield from self.by_type.get(kind, ())
+
+    @property
+    def aliases(self) -> FrozenSet[str]:
+        """Names the file may bind to another callable: a call through one of them may be
+        a call of any API."""
+        if self._aliases is None:
+            self._aliases = frozenset(a or b for a, b in _ALIASES.findall(self.text))
+        return self._aliases
+
+    def calls(self, names: Iterable[str]) -> Iterator[ast.Call]:
+        """Calls whose callable's last name is one of `names`, or a possible alias."""
+        if self._calls is None:
+            table: Dict[str, List[ast.Call]] = {}
+            for call in self.by_type.get(ast.Call, ()):
+                label = terminal(call.func)  # type: ignore[attr-defined]
+                if label is not None:
+                    table.setdefault(label, []).append(call)  # type: ignore[arg-type]
+            self._calls = table
+        wanted = set(names) | (self.aliases & self._calls.keys())
+        for name in wanted:
+            yield from self._calls.get(name, ())
+
+    # --- where a node is ----------------------------------------------------------
+
+    def parent(self, node: ast.AST) -> Optional[ast.AST]:
+        return self.parents.get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        parent = self.parents.get(node)
+        while parent is not None:
+            yield parent
+            parent = self.parents.get(parent)
+
+    def function(self, node: ast.AST) -> Optional[ast.AST]:
+        """The innermost function or lambda around `node`, or None at module or class level."""
+        for up in self.ancestors(node):
+            if isinstance(up, FUNCTIONS):
+                return up
+            if type(up) is ast.ClassDef:
+                return None
+        return None
+
+    def in_loop(self, node: ast.AST) -> bool:
+        """Inside a loop's body (or a comprehension) in the same function."""
+        child = node
+        for up in self.ancestors(node):
+            if isinstance(up, FUNCTIONS) or type(up) is ast.ClassDef:
+                return False
+            if type(up) is ast.While or isinstance(up, COMPREHENSIONS):
+                return True
+            if isinstance(up, (ast.For, ast.AsyncFor)) and child is not up.iter:
+                return True  # the iterable is evaluated once; the body and target each time
+            child = up
+        return False
+
+    def statement(self, node: ast.AST) -> ast.AST:
+        """The statement `node` is part of."""
+        while not isinstance(node, ast.stmt):
+            parent = self.parents.get(node)
+            if parent is None:
+                return node
+            node = parent
+        return node
+
+
+# --- slicing --------------------------------------------------------------------
+
+
+def _start(node: ast.AST) -> int:
+    decorators = getattr(node, "decorator_list", None)
+    line = node.lineno  # type: ignore[attr-defined]
+    if decorators:
+        line = min(line, min(d.lineno for d in decorators))
+    return line
+
+
+class _Plan:
+    """What to keep: whole top-level statements, and members of top-level classes."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+        self.whole_file = False
+        self.keep: Set[ast.AST] = set()  # top-level statements kept whole
+        self.members: Dict[ast.AST, Set[ast.AST]] = {}  # top-level class -> members kept
+        self._defined: Optional[Dict[str, List[Tuple[ast.AST, Optional[ast.AST]]]]] = None
+
+    def add(self, need: Need, index: AstFile) -> None:
+        if need.scope == MODULE:
+            self.whole_file = True
+            return
+        if self.whole_file:
+            return
+        self._place(need.node, need.scope, index)
+        for name in need.names:
+            for node, owner in self.defined().get(name, ()):
+                if owner is None:
+                    self.keep.add(node)
+                else:
+                    self.members.setdefault(owner, set()).add(node)
+
+    def _place(self, node: ast.AST, scope: str, index: AstFile) -> None:
+        chain = [node, *index.ancestors(node)]  # from node up to the module
+        if len(chain) < 2 or chain[-1] is not self.tree:
+            self.whole_file = True  # not under this module (cannot happen): be safe
+            return
+        top = chain[-2]
+        if type(top) is not ast.ClassDef or scope == CLASS or len(chain) < 3:
+            self.keep.add(top)
+            return
+        self.members.setdefault(top, set()).add(chain[-3])
+
+    def defined(self) -> Dict[str, List[Tuple[ast.AST, Optional[ast.AST]]]]:
+        """Top-level definitions and top-level classes' members, by name."""
+        if self._defined is None:
+            table: Dict[str, List[Tuple[ast.AST, Optional[ast.AST]]]] = {}
+            for stmt in self.tree.body:
+                if isinstance(stmt, _DROPPABLE):
+                    table.setdefault(stmt.name, []).append((stmt, None))
+                if type(stmt) is ast.ClassDef:
+                    for member in stmt.body:
+                        if isinstance(member, _DROPPABLE):
+                            table.setdefault(member.name, []).append((member, stmt))
+            self._defined = table
+        return self._defined
+
+    def empty(self) -> bool:
+        return not self.whole_file and not self.keep and not self.members
+
+
+def plan(rules: Sequence[Type["Rule"]], index: AstFile) -> Optional[_Plan]:
+    """What libcst must parse for `rules`; None when no rule has a candidate."""
+    result = _Plan(index.tree)
+    for rule in rules:
+        for need in rule.candidates(index):
+            result.add(need, index)
+            if result.whole_file:
+                return result
+    return None if result.empty() else result
+
+
+def sliced_text(text: str, tree: ast.Module, kept: _Plan) -> str:
+    """`text` with every definition the plan does not keep blanked out, line for line,
+    but for a stub (`def name(): pass`) on its own `def`/`class` line. Statements
+    other than definitions are always kept: imports and module constants are what
+    names resolve through."""
+    if kept.whole_file:
+        return text
+    lines = text.splitlines(keepends=True)
+    for stmt in tree.body:
+        if stmt in kept.keep or not isinstance(stmt, _DROPPABLE):
+            continue
+        members = kept.members.get(stmt)
+        if members is None:
+            _stub(lines, stmt)
+            continue
+        for member in stmt.body:  # type: ignore[attr-defined]
+            if member not in members and isinstance(member, _DROPPABLE):
+                _stub(lines, member)
+    return "".join(lines)
+
+
+def _stub(lines: List[str], node: ast.AST) -> None:
+    first, last = _start(node) - 1, node.end_lineno  # type: ignore[attr-defined]
+    if last is None or last > len(lines):
+        return  # positions out of step with the text: keep it
+    header = lines[node.lineno - 1]  # type: ignore[attr-defined]
+    indent = header[: len(header) - len(header.lstrip(" \t\f"))]
+    for number in range(first, last):
+        line = lines[number]
+        body = line.rstrip("\r\n")
+        lines[number] = line[len(body):] or "\n"  # keep the line's own ending
+    ending = lines[node.lineno - 1]  # type: ignore[attr-defined]
+    keyword = "class" if type(node) is ast.ClassDef else "def"
+    signature = "" if keyword == "class" else "()"
+    lines[node.lineno - 1] = f"{indent}{keyword} {node.name}{signature}: pass{ending}"  # type: ignore[attr-defined]
