@@ -261,7 +261,10 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         return result
     parse_text = text
     if tree is not None and rules and SIEVE and not source.is_notebook:
-        kept = sieve.plan(rules, sieve.AstFile(tree, text, settings, settings.knowledge()))
+        try:
+            kept = sieve.plan(rules, sieve.AstFile(tree, text, settings, settings.knowledge()))
+        except Exception:  # a candidate check that fails (deep nesting, a bug) hides nothing
+            kept = sieve.WHOLE
         if kept is None:
             return result  # no rule has a candidate here: libcst is not needed
         if not whole:

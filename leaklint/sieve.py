@@ -83,6 +83,7 @@ class AstFile:
         self.by_type: Dict[type, List[ast.AST]] = {}
         self._calls: Optional[Dict[str, List[ast.Call]]] = None
         self._aliases: Optional[FrozenSet[str]] = None
+        self._bound: Dict[ast.AST, FrozenSet[str]] = {}
         self._index()
 
     def _index(self) -> None:
@@ -171,6 +172,48 @@ class AstFile:
             child = up
         return False
 
+    def method_class(self, node: ast.AST) -> Optional[ast.ClassDef]:
+        """The class whose method `node` is in (directly, or in a function nested in it)."""
+        function = None
+        for up in self.ancestors(node):
+            if isinstance(up, FUNCTIONS):
+                function = up
+            elif type(up) is ast.ClassDef:
+                return up if function is not None else None
+        return None
+
+    def around(self, node: ast.AST, receiver: Optional[ast.AST] = None) -> str:
+        """UNIT, or CLASS when what `receiver` holds may depend on the rest of the class:
+        it is `self.x`/`cls.x`, or rooted at a name the function binds (`loop =
+        self._loop`), in a method. Without a receiver: CLASS in any method."""
+        owner = self.method_class(node)
+        if owner is None:
+            return UNIT
+        if receiver is None:
+            return CLASS
+        while type(receiver) in (ast.Attribute, ast.Subscript, ast.Call):
+            receiver = receiver.func if type(receiver) is ast.Call else receiver.value  # type: ignore[attr-defined]
+        if type(receiver) is not ast.Name:
+            return CLASS
+        name = receiver.id  # type: ignore[attr-defined]
+        if name in ("self", "cls"):
+            return CLASS
+        function = self.function(node)
+        return CLASS if function is not None and name in self.bound_in(function) else UNIT
+
+    def bound_in(self, function: ast.AST) -> FrozenSet[str]:
+        """Names a function binds itself (assignments, loops, `with ... as`, imports)."""
+        memo = self._bound.get(function)
+        if memo is None:
+            names: Set[str] = set()
+            for node in ast.walk(function):
+                if type(node) is ast.Name and type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
+                    names.add(node.id)  # type: ignore[attr-defined]
+                elif type(node) is ast.alias:
+                    names.add((node.asname or node.name).split(".")[0])  # type: ignore[attr-defined]
+            memo = self._bound[function] = frozenset(names)
+        return memo
+
     def statement(self, node: ast.AST) -> ast.AST:
         """The statement `node` is part of."""
         while not isinstance(node, ast.stmt):
@@ -245,6 +288,13 @@ class _Plan:
         return not self.whole_file and not self.keep and not self.members
 
 
+class _Whole:
+    whole_file = True
+
+
+WHOLE = _Whole()  # the plan that keeps everything
+
+
 def plan(rules: Sequence[Type["Rule"]], index: AstFile) -> Optional[_Plan]:
     """What libcst must parse for `rules`; None when no rule has a candidate."""
     result = _Plan(index.tree)
@@ -253,7 +303,11 @@ def plan(rules: Sequence[Type["Rule"]], index: AstFile) -> Optional[_Plan]:
             result.add(need, index)
             if result.whole_file:
                 return result
-    return None if result.empty() else result
+    if result.empty():
+        return None
+    for node in index.of(ast.Global):  # a function that rebinds a module name changes what it holds
+        result.add(Need(node), index)
+    return result
 
 
 def sliced_text(text: str, tree: ast.Module, kept: _Plan) -> str:

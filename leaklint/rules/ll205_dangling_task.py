@@ -1,6 +1,7 @@
 """LL205: a task started and its only strong reference thrown away."""
 from __future__ import annotations
 
+import ast
 from typing import FrozenSet, List, Optional
 
 import libcst as cst
@@ -12,6 +13,7 @@ from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import last_component
 from leaklint.knowledge.tasks import CALLBACK_REGISTRARS
 from leaklint.rules.base import Rule
+from leaklint.sieve import Need
 
 
 class DanglingTask(Rule):
@@ -58,6 +60,22 @@ so is a lambda that starts a task handed to a callback API that drops its result
     @classmethod
     def triggers(cls, knowledge):
         return knowledge.short_names("task_factories") | knowledge.loop_task_methods
+
+    @classmethod
+    def candidates(cls, index):
+        knowledge = index.knowledge
+        factories = knowledge.short_names("task_factories")
+        for call in index.calls(factories | knowledge.loop_task_methods):
+            parent = index.parent(call)
+            if type(parent) is ast.Attribute and parent.attr == "add_done_callback":
+                outer = index.parent(parent)
+                if type(outer) is ast.Call and outer.func is parent:
+                    parent = index.parent(outer)
+            if type(parent) is ast.Expr or (type(parent) is ast.Lambda and parent.body is call):
+                func = call.func
+                plain = type(func) is ast.Attribute and func.attr in factories and type(func.value) is ast.Name
+                # `asyncio.create_task(...)` needs its imports; `self._loop.create_task(...)` its class
+                yield Need(call, index.around(call, func.value if plain else func))
 
     def visit_Expr(self, node: cst.Expr) -> None:
         call = node.value
