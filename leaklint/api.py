@@ -8,6 +8,7 @@ touches the cache.
 """
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
@@ -197,9 +198,19 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 _worker_settings: Optional[Settings] = None
 
 
+def tune_gc() -> None:
+    """For a process that lints and exits (the CLI, its workers): the objects made so
+    far (the imports) are moved out of the collector's sight, and young collections run
+    every 50 000 allocations, not 700. Parsing makes millions of short-lived objects
+    that reference counting frees; collecting them young cost ~15% of a cold run."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def _init_worker(settings: Settings) -> None:
     global _worker_settings
     _worker_settings = settings
+    tune_gc()
     # Ctrl-C is the parent's to handle; workers printing their own tracebacks is noise
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

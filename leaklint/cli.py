@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from leaklint import __version__, baseline
-from leaklint.api import lint_file, lint_paths, lint_source
+from leaklint.api import lint_file, lint_paths, lint_source, tune_gc
 from leaklint.config import ConfigError, Settings, check_code_prefix, load_settings
 from leaklint.diagnostics import Applicability, Diagnostic
 from leaklint.discovery import STDIN
@@ -294,6 +294,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out = sys.stdout
     try:
         if args.command == "check":
+            if argv is None:  # the process is ours (console script, python -m), not a caller's
+                tune_gc()
             return run_check(args, out)
         if args.command == "rule":
             return run_rule(args.code, out)

@@ -30,6 +30,12 @@ _DROPPABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 LOOPS = (ast.For, ast.AsyncFor, ast.While)
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_HOLDERS = frozenset(("self", "cls"))
+# Fields that never hold a node (names, flags, operators' contexts), and per node type
+# the fields that may: filled in as types are met.
+_LEAF_FIELDS = frozenset({"ctx", "id", "attr", "name", "arg", "asname", "module", "level", "kind",
+                          "type_comment", "is_async", "conversion"})
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
 
 # The names a file may bind to another callable (as context.FileContext reads them):
 # `import x as NAME`, `from m import x as NAME`, `NAME = dotted.name`.
@@ -83,13 +89,16 @@ class AstFile:
         self.by_type: Dict[type, List[ast.AST]] = {}
         self._calls: Optional[Dict[str, List[ast.Call]]] = None
         self._aliases: Optional[FrozenSet[str]] = None
-        self._bound: Dict[ast.AST, FrozenSet[str]] = {}
+        self._origins: Optional[Dict[str, FrozenSet[str]]] = None
+        self._derived: Dict[ast.AST, FrozenSet[str]] = {}
         self._index()
 
     def _index(self) -> None:
+        # A hand-rolled walk: ast.walk (iter_child_nodes) costs about twice as much,
+        # which on a large tree is a fifth of the parse itself.
         parents = self.parents
         by_type = self.by_type
-        iter_fields = ast.iter_fields
+        fields = _CHILD_FIELDS
         AST = ast.AST
         todo: List[ast.AST] = [self.tree]
         pop, push = todo.pop, todo.append
@@ -101,8 +110,12 @@ class AstFile:
                 by_type[kind] = [node]
             else:
                 found.append(node)
-            for _name, value in iter_fields(node):
-                if isinstance(value, list):
+            names = fields.get(kind)
+            if names is None:
+                names = fields[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+            for name in names:
+                value = getattr(node, name, None)
+                if type(value) is list:
                     for item in value:
                         if isinstance(item, AST):
                             parents[item] = node
@@ -126,8 +139,41 @@ class AstFile:
             self._aliases = frozenset(a or b for a, b in _ALIASES.findall(self.text))
         return self._aliases
 
+    @property
+    def alias_origins(self) -> Dict[str, FrozenSet[str]]:
+        """For each name the file binds to another name (`from m import x as N`, `N =
+        a.b.x`, `N = x`, also `:=` and annotated), the last names it may stand for,
+        followed through chains of such bindings."""
+        if self._origins is None:
+            direct: Dict[str, Set[str]] = {}
+            for node in self.of(ast.ImportFrom, ast.Import):
+                for alias in node.names:  # type: ignore[attr-defined]
+                    if alias.asname:
+                        direct.setdefault(alias.asname, set()).add(alias.name.rsplit(".", 1)[-1])
+            for node in self.of(ast.Assign, ast.AnnAssign, ast.NamedExpr):
+                value = getattr(node, "value", None)
+                label = terminal(value) if value is not None else None
+                if label is None:
+                    continue
+                targets = node.targets if type(node) is ast.Assign else [node.target]  # type: ignore[attr-defined]
+                for target in targets:
+                    if type(target) is ast.Name:
+                        direct.setdefault(target.id, set()).add(label)  # type: ignore[attr-defined]
+            origins: Dict[str, FrozenSet[str]] = {}
+            for name in direct:
+                seen: Set[str] = set()
+                todo = list(direct[name])
+                while todo:
+                    label = todo.pop()
+                    if label not in seen:
+                        seen.add(label)
+                        todo.extend(direct.get(label, ()))
+                origins[name] = frozenset(seen)
+            self._origins = origins
+        return self._origins
+
     def calls(self, names: Iterable[str]) -> Iterator[ast.Call]:
-        """Calls whose callable's last name is one of `names`, or a possible alias."""
+        """Calls whose callable's last name is one of `names`, or a name bound to one."""
         if self._calls is None:
             table: Dict[str, List[ast.Call]] = {}
             for call in self.by_type.get(ast.Call, ()):
@@ -135,7 +181,8 @@ class AstFile:
                 if label is not None:
                     table.setdefault(label, []).append(call)  # type: ignore[arg-type]
             self._calls = table
-        wanted = set(names) | (self.aliases & self._calls.keys())
+        wanted = set(names)
+        wanted |= {alias for alias, origins in self.alias_origins.items() if not origins.isdisjoint(wanted)}
         for name in wanted:
             yield from self._calls.get(name, ())
 
@@ -182,36 +229,61 @@ class AstFile:
                 return up if function is not None else None
         return None
 
-    def around(self, node: ast.AST, receiver: Optional[ast.AST] = None) -> str:
-        """UNIT, or CLASS when what `receiver` holds may depend on the rest of the class:
-        it is `self.x`/`cls.x`, or rooted at a name the function binds (`loop =
-        self._loop`), in a method. Without a receiver: CLASS in any method."""
-        owner = self.method_class(node)
-        if owner is None:
+    def around(self, node: ast.AST, *exprs: Optional[ast.AST]) -> str:
+        """UNIT, or CLASS when what the expressions hold may depend on the rest of the
+        class: in a method, they mention `self`/`cls` or a name the function binds to
+        something that does (`loop = self._loop`). Without expressions: CLASS in any method."""
+        if self.method_class(node) is None:
             return UNIT
-        if receiver is None:
-            return CLASS
-        while type(receiver) in (ast.Attribute, ast.Subscript, ast.Call):
-            receiver = receiver.func if type(receiver) is ast.Call else receiver.value  # type: ignore[attr-defined]
-        if type(receiver) is not ast.Name:
-            return CLASS
-        name = receiver.id  # type: ignore[attr-defined]
-        if name in ("self", "cls"):
+        if not exprs:
             return CLASS
         function = self.function(node)
-        return CLASS if function is not None and name in self.bound_in(function) else UNIT
+        derived = self.self_derived(function) if function is not None else _HOLDERS
+        for expr in exprs:
+            if expr is None:
+                continue
+            if type(expr) is ast.Name:
+                if expr.id in derived:  # type: ignore[attr-defined]
+                    return CLASS
+                continue
+            for sub in ast.walk(expr):
+                if type(sub) is ast.Name and sub.id in derived:  # type: ignore[attr-defined]
+                    return CLASS
+        return UNIT
 
-    def bound_in(self, function: ast.AST) -> FrozenSet[str]:
-        """Names a function binds itself (assignments, loops, `with ... as`, imports)."""
-        memo = self._bound.get(function)
-        if memo is None:
-            names: Set[str] = set()
-            for node in ast.walk(function):
-                if type(node) is ast.Name and type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
-                    names.add(node.id)  # type: ignore[attr-defined]
-                elif type(node) is ast.alias:
-                    names.add((node.asname or node.name).split(".")[0])  # type: ignore[attr-defined]
-            memo = self._bound[function] = frozenset(names)
+    def self_derived(self, function: ast.AST) -> FrozenSet[str]:
+        """`self`, `cls`, and the names `function` binds to values that mention them,
+        directly or through each other."""
+        memo = self._derived.get(function)
+        if memo is not None:
+            return memo
+        bindings: List[Tuple[Set[str], Set[str]]] = []  # (targets, names in the value)
+        for node in ast.walk(function):
+            kind = type(node)
+            if kind is ast.Assign:
+                targets, value = node.targets, node.value  # type: ignore[attr-defined]
+            elif kind in (ast.AnnAssign, ast.AugAssign, ast.NamedExpr):
+                targets, value = [node.target], node.value  # type: ignore[attr-defined]
+            elif kind in (ast.For, ast.AsyncFor, ast.comprehension):
+                targets, value = [node.target], node.iter  # type: ignore[attr-defined]
+            elif kind is ast.withitem:
+                targets, value = [node.optional_vars], node.context_expr  # type: ignore[attr-defined]
+            else:
+                continue
+            if value is None:
+                continue
+            bound = {n.id for t in targets if t is not None for n in ast.walk(t) if type(n) is ast.Name}
+            if bound:
+                bindings.append((bound, {n.id for n in ast.walk(value) if type(n) is ast.Name}))
+        derived = set(_HOLDERS)
+        changed = True
+        while changed:
+            changed = False
+            for bound, used in bindings:
+                if not bound <= derived and not used.isdisjoint(derived):
+                    derived |= bound
+                    changed = True
+        memo = self._derived[function] = frozenset(derived)
         return memo
 
     def statement(self, node: ast.AST) -> ast.AST:
@@ -222,6 +294,34 @@ class AstFile:
                 return node
             node = parent
         return node
+
+
+def identifiers(node: ast.AST) -> FrozenSet[str]:
+    """Every name and attribute name under `node`: what a `Need.names` asks for when the
+    rule may follow any of them to a definition (`partial(self.handle, x)`)."""
+    found: Set[str] = set()
+    for sub in ast.walk(node):
+        kind = type(sub)
+        if kind is ast.Name:
+            found.add(sub.id)  # type: ignore[attr-defined]
+        elif kind is ast.Attribute:
+            found.add(sub.attr)  # type: ignore[attr-defined]
+    return frozenset(found)
+
+
+def bounded_literal(expr: ast.AST, threshold: int, sentinels: Iterable[object] = ()) -> bool:
+    """A literal that no rule can read as "no limit": a string, a bool, or a number
+    below `threshold` that is none of `sentinels` (an API's "unlimited" values)."""
+    if type(expr) is not ast.Constant:
+        return False
+    value = expr.value  # type: ignore[attr-defined]
+    if isinstance(value, (str, bytes, bool)):
+        return True
+    if isinstance(value, (int, float)):
+        if value != value or value >= threshold:  # NaN, or huge
+            return False
+        return not any(s is not None and not isinstance(s, str) and value == s for s in sentinels)
+    return False  # None, Ellipsis, complex
 
 
 # --- slicing --------------------------------------------------------------------

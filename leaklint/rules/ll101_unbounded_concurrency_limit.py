@@ -1,6 +1,7 @@
 """LL101: a concurrency, worker or connection limit given a value that is no limit."""
 from __future__ import annotations
 
+import ast
 from typing import Any, Tuple
 
 import libcst as cst
@@ -13,6 +14,7 @@ from leaklint.knowledge import last_component
 from leaklint.knowledge.limits import LIMIT_ATTRIBUTES, SHARED_BOUNDS, UNBOUNDED_DEFAULTS
 from leaklint.knowledge.specs import LimitParam
 from leaklint.rules.base import Rule
+from leaklint.sieve import Need, bounded_literal, terminal
 
 
 class UnboundedConcurrencyLimit(Rule):
@@ -71,6 +73,28 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
     def triggers(cls, knowledge):
         words = {_trigger(spec) for specs in knowledge.limits.values() for spec in specs}
         return words | set(LIMIT_ATTRIBUTES)
+
+    @classmethod
+    def candidates(cls, index):
+        knowledge = index.knowledge
+        threshold = index.settings.huge_threshold
+        by_name: dict = {}
+        for callable_name, specs in knowledge.limits.items():
+            by_name.setdefault(last_component(callable_name), []).extend(specs)
+        for call in index.calls(by_name):
+            label = terminal(call.func)
+            specs = [s for name in {label} | index.alias_origins.get(label, frozenset()) for s in by_name.get(name, ())]
+            if any(not bounded_literal(v, threshold, spec.unbounded) for spec in specs
+                   for v in _given(call, spec.param, spec.position)):
+                # constants resolve through module statements (always kept); `broker.subscriber`
+                # is judged by what built the receiver, which may be `self.broker`: its class
+                receiver = call.func.value if type(call.func) is ast.Attribute else call.func
+                yield Need(call, index.around(call, receiver))
+        for target in index.of(ast.Attribute):
+            if target.attr in LIMIT_ATTRIBUTES and type(target.ctx) is ast.Store:
+                statement = index.parent(target)
+                if type(statement) is ast.Assign and not bounded_literal(statement.value, threshold):
+                    yield Need(target, index.around(target, target.value))
 
     def visit_Call(self, node: cst.Call) -> None:
         specs = self._specs(node)
@@ -167,6 +191,20 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
             f"Replace the limit with {limit} (the `default-limit` setting)",
             (Edit(expr, cst.Integer(str(limit))),),
         )
+
+
+def _given(call: ast.Call, param: str, position) -> list:
+    """What CPython's tree of `call` binds to the parameter (calls.argument, on the ast)."""
+    found = [k.value for k in call.keywords if k.arg == param]
+    if position is not None:
+        before_star = []
+        for arg in call.args:
+            if type(arg) is ast.Starred:
+                break
+            before_star.append(arg)
+        if position < len(before_star):
+            found.append(before_star[position])
+    return found
 
 
 def _trigger(spec: LimitParam) -> str:

@@ -1,6 +1,7 @@
 """LL102: one task per item of a non-literal iterable, all started at once, unbounded."""
 from __future__ import annotations
 
+import ast
 from typing import List, Optional, Tuple
 
 import libcst as cst
@@ -29,7 +30,9 @@ from leaklint.analysis.spawning import (
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import spawns as api
+from leaklint.analysis import sieve_ll1
 from leaklint.rules.base import Rule
+from leaklint.sieve import Need
 
 _COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp)
 
@@ -92,6 +95,23 @@ Endless loops (`async for`, `while True`, a consumer) are LL103's."""
     @classmethod
     def triggers(cls, knowledge):
         return trigger_words() | {api.EXECUTOR_MAP_TRIGGER}
+
+    @classmethod
+    def candidates(cls, index):
+        for call in sieve_ll1.fan_out_calls(index):
+            bound = {a.id for a in call.args if type(a) is ast.Name}
+            bound |= {a.value.id for a in call.args if type(a) is ast.Starred and type(a.value) is ast.Name}
+            # `tasks = [...]` or `tasks.append(f(x))` elsewhere in the function: that work too
+            filled = sieve_ll1.filled_with(index, call, frozenset(bound)) if bound else []
+            yield sieve_ll1.fan_out_need(index, call, filled)
+        for call in sieve_ll1.spawns(index):
+            if any(type(loop) is not ast.While for loop in sieve_ll1.loops_around(index, call)):
+                yield sieve_ll1.spawn_need(index, call)
+        for call in index.calls((api.EXECUTOR_MAP,)):
+            if type(call.func) is ast.Attribute and len(call.args) >= 2:
+                # the receiver must be an executor (maybe `self._pool`); the iterable a
+                # generator function of this module
+                yield Need(call, index.around(call, call.func.value), sieve_ll1.identifiers(call))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

@@ -8,7 +8,9 @@ from leaklint.analysis.loops import is_async_for, is_forever
 from leaklint.analysis.spawning import SPAWNER_NAMES, describe_iterable
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import spawns as api
+from leaklint.analysis import sieve_ll1
 from leaklint.rules.base import Rule
+from leaklint.sieve import MODULE, Need
 
 
 class TaskSpawnInConsumeLoop(Rule):
@@ -75,6 +77,15 @@ waits for the handlers."""
     @classmethod
     def triggers(cls, knowledge):
         return SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
+
+    @classmethod
+    def candidates(cls, index):
+        for call in sieve_ll1.spawns(index):
+            if any(sieve_ll1.may_consume(index, loop) for loop in sieve_ll1.loops_around(index, call)):
+                need = sieve_ll1.spawn_need(index, call)
+                # a work function under a limiter is cleared by a producer feeding under the
+                # same limiter anywhere in the module
+                yield Need(call, MODULE) if sieve_ll1.holds_with(index, need.names) else need
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx

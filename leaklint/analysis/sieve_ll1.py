@@ -1,0 +1,136 @@
+"""Candidate checks of the unbounded-parallelism rules (LL101-LL103) on CPython's ast:
+where a spawn, a fan-out or a limit could be, and what the rule must see to judge it
+(see leaklint.sieve)."""
+from __future__ import annotations
+
+import ast
+from typing import FrozenSet, Iterator, List, Sequence
+
+from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
+from leaklint.knowledge import spawns as api
+from leaklint.sieve import CLASS, COMPREHENSIONS, FUNCTIONS, UNIT, AstFile, Need, identifiers
+
+SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
+_WITH = (ast.With, ast.AsyncWith)
+
+
+def spawns(index: AstFile) -> Iterator[ast.Call]:
+    """Calls that may start work and are not awaited where they stand (guards.awaited):
+    spawners by name, spawn methods, and names bound to them."""
+    for call in index.calls(SPAWN_LABELS):
+        if not _awaited(index, call):
+            yield call
+
+
+def _awaited(index: AstFile, node: ast.AST) -> bool:
+    for up in index.ancestors(node):
+        if type(up) is ast.Await:
+            return True
+        if isinstance(up, (ast.stmt, ast.Lambda) + COMPREHENSIONS):
+            return False
+    return False
+
+
+def loops_around(index: AstFile, node: ast.AST) -> Iterator[ast.AST]:
+    """The loops (and comprehensions) whose body or element holds `node`, innermost
+    first, within its function: what the rules' enclosing_loops sees."""
+    child = node
+    for up in index.ancestors(node):
+        if isinstance(up, FUNCTIONS) or type(up) is ast.ClassDef:
+            return
+        kind = type(up)
+        if kind in (ast.For, ast.AsyncFor, ast.While):
+            if child in up.body:  # type: ignore[attr-defined]
+                yield up
+        elif kind in COMPREHENSIONS:
+            yield up
+        child = up
+
+
+def spawn_need(index: AstFile, call: ast.Call) -> Need:
+    """A spawn at `call` in a loop: its unit, or its class when what the rule reads may
+    come from `self` -- the receiver (`self._tg.create_task`), the work (`self.handle`),
+    a loop's iterable (`self._consumer`) or a `with` in a loop (`async with self._sem`)
+    -- and every definition the call names, whose own `async with sem:` would bound it."""
+    exprs: List[ast.AST] = [call]
+    for loop in loops_around(index, call):
+        iterable = getattr(loop, "iter", None)
+        if iterable is not None:
+            exprs.append(iterable)
+        for node in ast.walk(loop):
+            if isinstance(node, _WITH):
+                exprs.extend(item.context_expr for item in node.items)  # type: ignore[attr-defined]
+    return Need(call, index.around(call, *exprs), identifiers(call))
+
+
+def fan_out_need(index: AstFile, call: ast.Call, work: Sequence[ast.AST]) -> Need:
+    """A fan-out at `call` over `work` (the call itself and what it is given elsewhere):
+    its unit, or its class when the work is a method (`self.fetch`) or a spawn whose
+    receiver may come from `self`; and every definition the work names."""
+    exprs = [call, *work]
+    names: FrozenSet[str] = frozenset().union(*(identifiers(e) for e in exprs))
+    scope = UNIT
+    if index.method_class(call) is not None:
+        for expr in exprs:
+            for node in ast.walk(expr):
+                if type(node) is ast.Name and node.id in ("self", "cls"):
+                    scope = CLASS
+                elif (type(node) is ast.Call and type(node.func) is ast.Attribute
+                      and node.func.attr in SPAWN_LABELS and index.around(node, node.func.value) == CLASS):
+                    scope = CLASS
+            if scope == CLASS:
+                break
+    return Need(call, scope, names)
+
+
+def holds_with(index: AstFile, names: FrozenSet[str]) -> bool:
+    """Whether a definition of one of `names` in this module enters a `with` block (a
+    limiter, maybe, shared with a producer elsewhere in the module)."""
+    for node in index.of(ast.FunctionDef, ast.AsyncFunctionDef):
+        if node.name in names and any(isinstance(n, _WITH) for n in ast.walk(node)):  # type: ignore[attr-defined]
+            return True
+    return False
+
+
+def fan_out_calls(index: AstFile) -> Iterator[ast.Call]:
+    """`gather(*xs)`, `wait(xs)`: a fan-out function given something that may hold one
+    awaitable per item (a comprehension, a call such as `map`, or a name)."""
+    for call in index.calls(FAN_OUT_NAMES):
+        for arg in call.args:
+            value = arg.value if type(arg) is ast.Starred else arg
+            if type(value) in COMPREHENSIONS or type(value) in (ast.Call, ast.Name):
+                yield call
+                break
+
+
+def filled_with(index: AstFile, call: ast.Call, names: FrozenSet[str]) -> List[ast.AST]:
+    """What the function around `call` (or the module) binds to `names` or appends to
+    them: the per-item work a `gather(*tasks)` may be given."""
+    found: List[ast.AST] = []
+    for node in ast.walk(index.function(call) or index.tree):
+        kind = type(node)
+        if kind is ast.Assign and any(type(t) is ast.Name and t.id in names for t in node.targets):
+            found.append(node.value)
+        elif kind is ast.AnnAssign and type(node.target) is ast.Name and node.target.id in names and node.value:
+            found.append(node.value)
+        elif (kind is ast.Call and type(node.func) is ast.Attribute and type(node.func.value) is ast.Name
+              and node.func.value.id in names):
+            found.extend(node.args)
+    return found
+
+
+def may_consume(index: AstFile, loop: ast.AST) -> bool:
+    """A loop that may run for as long as messages come (spawning.is_consume_loop):
+    `async for`, `while` with a constant true test, an async comprehension, or a `for`
+    over something that is not spelled out (a consumer, by class, method or name)."""
+    kind = type(loop)
+    if kind is ast.AsyncFor:
+        return True
+    if kind is ast.While:
+        test = loop.test  # type: ignore[attr-defined]
+        return type(test) is ast.Constant and bool(test.value)  # type: ignore[attr-defined]
+    if kind is ast.For:
+        return type(loop.iter) in (ast.Name, ast.Attribute, ast.Call)  # type: ignore[attr-defined]
+    return any(g.is_async for g in loop.generators)  # type: ignore[attr-defined]
+
+
