@@ -35,6 +35,7 @@ class FileContext:
         settings: "Settings",
         knowledge: "Knowledge",
         is_notebook: bool = False,
+        aliases: Optional[frozenset] = None,
     ) -> None:
         self.path = path
         self.source = source
@@ -48,7 +49,7 @@ class FileContext:
         self.stack: List[cst.CSTNode] = []
         self.scope: Scope = Scope(module, None)
         self.scopes: Dict[cst.CSTNode, Scope] = {module: self.scope}
-        self._aliases: Optional[frozenset] = None
+        self._aliases: Optional[frozenset] = aliases  # given when CPython's tree was read
 
     # --- where the walk is --------------------------------------------------------
 

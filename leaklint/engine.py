@@ -260,9 +260,12 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         _report_syntax_error(result, source, settings, cpython_error, file_codes)
         return result
     parse_text = text
+    aliases = None
     if tree is not None and rules and SIEVE and not source.is_notebook:
         try:
-            kept = sieve.plan(rules, sieve.AstFile(tree, text, settings, settings.knowledge()))
+            index = sieve.AstFile(tree, text, settings, settings.knowledge())
+            kept = sieve.plan(rules, index)
+            aliases = index.aliases
         except Exception:  # a candidate check that fails (deep nesting, a bug) hides nothing
             kept = sieve.WHOLE
         if kept is None:
@@ -287,7 +290,8 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
 
     if not rules:
         return result
-    ctx = FileContext(source.path, text, module, settings, settings.knowledge(), is_notebook=source.is_notebook)
+    ctx = FileContext(source.path, text, module, settings, settings.knowledge(), is_notebook=source.is_notebook,
+                      aliases=aliases)
     instances = [rule(ctx) for rule in rules]
     try:
         _walk(module, ctx, _Dispatch(instances))
