@@ -84,6 +84,7 @@ class Finding:
     message: str
     node: cst.CSTNode
     fix: Optional[Fix] = None
+    top: Optional[cst.CSTNode] = None  # the top-level statement being walked, if any
 
 
 @dataclass(frozen=True)

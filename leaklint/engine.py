@@ -13,7 +13,7 @@ import libcst as cst
 
 from leaklint import sieve
 from leaklint.analysis.deep import run_deep
-from leaklint.analysis.positions import compute_positions
+from leaklint.analysis.positions import compute_positions, positions_in_statements
 from leaklint.analysis.scopes import Scope
 from leaklint.analysis.walk import SCOPE_NODES, iter_children
 from leaklint.config import Settings, expand_codes
@@ -222,6 +222,8 @@ def _suppressed(code: str, file_codes: Optional[frozenset]) -> bool:
 
 # The second pre-filter (leaklint.sieve); tests turn it off to prove it hides nothing.
 SIEVE = True
+# Positions from the findings' own top-level statements; tests compare with the whole module's.
+PARTIAL_POSITIONS = True
 
 
 def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = False,
@@ -272,7 +274,10 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
             return result  # no rule has a candidate here: libcst is not needed
         if not whole:
             parse_text = sieve.sliced_text(text, tree, kept)
-    tree = None  # not needed any more: let it go before libcst's tree is built
+    # where each top-level statement starts, for positions; the tree itself can go
+    # before libcst's is built
+    starts = [stmt.lineno for stmt in tree.body] if tree is not None else None
+    tree = None
     try:
         module = cst.parse_module(parse_text)
     except Exception as exc:  # ParserSyntaxError, and the native parser's other complaints
@@ -297,7 +302,7 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         _walk(module, ctx, _Dispatch(instances))
         if not ctx.findings:
             return result
-        result.diagnostics = _to_diagnostics(ctx.findings, source, module, enabled, file_codes)
+        result.diagnostics = _to_diagnostics(ctx.findings, source, module, enabled, file_codes, starts)
     except RecursionError:  # libcst's codegen recurses; CPython-legal nesting can exceed it
         result.diagnostics = []
         _parse_error(result, source, settings, 1, 1, "too deeply nested to analyse", file_codes)
@@ -349,8 +354,14 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
 
 
 def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Module,
-                    enabled: frozenset, file_codes: Optional[frozenset]) -> List[Diagnostic]:
-    positions = run_deep(compute_positions, module)
+                    enabled: frozenset, file_codes: Optional[frozenset],
+                    starts: Optional[List[int]] = None) -> List[Diagnostic]:
+    positions = None
+    if starts is not None and PARTIAL_POSITIONS:
+        positions = run_deep(positions_in_statements, module, [f.node for f in findings],
+                             [f.top for f in findings], starts)
+    if positions is None:
+        positions = run_deep(compute_positions, module)
     lines = source.text.splitlines()
     names = {code: rule.name for code, rule in rules_by_code().items()}
     seen = set()

@@ -30,3 +30,34 @@ def test_crlf_and_tabs():
     reference = cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(cst.metadata.PositionProvider)
     for node, rng in reference.items():
         assert ours[node] == ((rng.start.line, rng.start.column), (rng.end.line, rng.end.column))
+
+
+def _findings(path, settings):
+    from leaklint.api import lint_file
+
+    return [(d.cell, d.line, d.column, d.end_line, d.end_column, d.code) for d in lint_file(str(path), settings).diagnostics]
+
+
+def test_positions_from_the_findings_statements_match_the_whole_modules(monkeypatch):
+    """The engine codegens only the top-level statements that hold findings, placed by
+    CPython's line numbers; the whole module's codegen must agree on every finding."""
+    import sysconfig
+
+    from harness import fixture_files, settings_for
+    from leaklint import engine
+    from leaklint.config import Settings
+
+    every = Settings().with_overrides(select=("LL",))
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    corpus = [(p, settings_for(p)) for p in fixture_files()]
+    corpus += [(p, every) for name in ("asyncio", "concurrent", "multiprocessing", "logging")
+               for p in sorted((stdlib / name).rglob("*.py"))]
+    compared = 0
+    for path, settings in corpus:
+        partial = _findings(path, settings)
+        with monkeypatch.context() as patch:
+            patch.setattr(engine, "PARTIAL_POSITIONS", False)
+            whole = _findings(path, settings)
+        assert partial == whole, path
+        compared += len(whole)
+    assert compared > 100

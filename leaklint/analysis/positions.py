@@ -7,7 +7,7 @@ is identical (checked by tests/test_positions.py).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -87,3 +87,41 @@ def compute_positions(module: cst.Module) -> Dict[cst.CSTNode, Range]:
     return {  # pragma: no cover
         n: ((r.start.line, r.start.column), (r.end.line, r.end.column)) for n, r in ranges.items()
     }
+
+
+def positions_in_statements(module: cst.Module, nodes: Sequence[cst.CSTNode],
+                            tops: Sequence[Optional[cst.CSTNode]], starts: List[int]) -> Optional[Dict[cst.CSTNode, Range]]:
+    """The ranges of `nodes`, each found in its top-level statement in `tops` alone,
+    placed by where CPython's tree says that statement starts (`starts`: the line of each
+    statement of the ast's module body). A codegen of a few statements instead of the
+    whole module. None when it cannot tell (a node outside its statement, a statement
+    the two trees do not line up on): then the caller codegens the whole module."""
+    if CodegenState is None or not nodes or any(top is None for top in tops):
+        return None
+    index_of: Dict[cst.CSTNode, int] = {}
+    count = 0  # the ast splits `a; b` into two statements, libcst keeps one line
+    for statement in module.body:
+        index_of[statement] = count
+        count += len(statement.body) if type(statement) is cst.SimpleStatementLine else 1
+    if count != len(starts):
+        return None
+    found: Dict[cst.CSTNode, Range] = {}
+    done: Dict[cst.CSTNode, Dict[cst.CSTNode, Range]] = {}
+    for node, top in zip(nodes, tops):
+        ranges = done.get(top)  # type: ignore[arg-type]
+        if ranges is None:
+            if top not in index_of:
+                return None
+            state = _PositionState(module)
+            top._codegen(state)  # type: ignore[union-attr]
+            own = state.positions.get(top)  # type: ignore[arg-type]
+            if own is None:
+                return None
+            shift = starts[index_of[top]] - own[0][0]  # type: ignore[index]
+            ranges = done[top] = {  # type: ignore[index]
+                n: ((a + shift, b), (c + shift, d)) for n, ((a, b), (c, d)) in state.positions.items()
+            }
+        if node not in ranges:
+            return None
+        found[node] = ranges[node]
+    return found

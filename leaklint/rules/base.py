@@ -54,4 +54,6 @@ class Rule:
         yield Need(index.tree, MODULE)
 
     def report(self, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
-        self.ctx.findings.append(Finding(self.code, message, node, fix))
+        stack = self.ctx.stack
+        top = stack[1] if len(stack) > 1 else None  # where positions can be found cheaply
+        self.ctx.findings.append(Finding(self.code, message, node, fix, top))
