@@ -213,24 +213,31 @@ class AstFile:
 
     def method_class(self, node: ast.AST) -> Optional[ast.ClassDef]:
         """The class whose method `node` is in (directly, or in a function nested in it)."""
+        found = self._method(node)
+        return found[1] if found is not None else None
+
+    def _method(self, node: ast.AST) -> Optional[Tuple[ast.AST, ast.ClassDef]]:
+        """(the method, its class) around `node`; None outside methods."""
         function = None
         for up in self.ancestors(node):
             if isinstance(up, FUNCTIONS):
                 function = up
             elif type(up) is ast.ClassDef:
-                return up if function is not None else None
+                return (function, up) if function is not None else None  # type: ignore[return-value]
         return None
 
     def around(self, node: ast.AST, *exprs: Optional[ast.AST]) -> str:
         """UNIT, or CLASS when what the expressions hold may depend on the rest of the
         class: in a method, they mention `self`/`cls` or a name the function binds to
         something that does (`loop = self._loop`). Without expressions: CLASS in any method."""
-        if self.method_class(node) is None:
+        found = self._method(node)
+        if found is None:
             return UNIT
         if not exprs:
             return CLASS
-        function = self.function(node)
-        derived = self.self_derived(function) if function is not None else _HOLDERS
+        # the whole method, nested functions included: `loop = self._loop` in the method
+        # reaches a closure inside it
+        derived = self.self_derived(found[0])
         for expr in exprs:
             if expr is None:
                 continue

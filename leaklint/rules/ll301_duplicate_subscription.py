@@ -5,9 +5,11 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
+from leaklint.analysis import sieve_ll3 as ll3
 from leaklint.analysis import subscribing as subs
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.rules.subscription_rule import SubscriptionRule
+from leaklint.sieve import Need
 
 
 class DuplicateSubscription(SubscriptionRule):
@@ -59,6 +61,12 @@ another branch of an `if` or `try`)."""
         "log.addHandler(console)\nlog.addHandler(console)  # ignored: the same handler object\n",
         "import atexit\n\ndef flush():\n    ...\n\nif DEBUG:\n    atexit.register(flush)\nelse:\n    atexit.register(flush)\n",
     )
+
+    @classmethod
+    def candidates(cls, index):
+        for site in ll3.repeated(index):
+            # identity reads the receiver's class (`self.x`: CLASS), names in scope and constants
+            yield Need(site.node, ll3.scope(index, site))
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)

@@ -1,16 +1,19 @@
 """LL302: a subscription repeated by a loop."""
 from __future__ import annotations
 
+import ast
 from typing import Optional, Sequence
 
 import libcst as cst
 
+from leaklint.analysis import sieve_ll3 as ll3
 from leaklint.analysis import subscribing as subs
 from leaklint.analysis.loops import (Loop, assigned_in, enclosing_loops, is_async_for, is_forever, names_in,
                                      target_names, varies_with)
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.rules.subscription_rule import SubscriptionRule
+from leaklint.sieve import CLASS, Need
 
 _EXITS = (cst.Break, cst.Return)
 _LOOPS = (cst.For, cst.While)
@@ -62,6 +65,21 @@ reconnect loop whose inner loop consumes: those replace, not add."""
         "import atexit\n\ndef flush():\n    ...\n\nfor attempt in range(3):\n    try:\n"
         "        atexit.register(flush)\n        break\n    except RuntimeError:\n        pass\n",
     )
+
+    @classmethod
+    def candidates(cls, index):
+        undone = set()
+        for site in ll3.sites(index):
+            if not index.in_loop(ll3.anchor(index, site.node)):
+                continue
+            if type(site.frame) is ast.ClassDef:
+                yield Need(site.node, CLASS)  # `undo_calls` walks the whole class body
+                continue
+            yield Need(site.node, ll3.scope(index, site))
+            if site.frame is index.tree:
+                undone |= site.names
+        # at module level, `undo_calls` walks the whole module: keep whatever may undo it
+        yield from ll3.undo_needs(index, frozenset(undone))
 
     def check(self, sub: subs.Subscription) -> None:
         stack = self.ctx.stack

@@ -5,12 +5,14 @@ from typing import Optional
 
 import libcst as cst
 
+from leaklint.analysis import sieve_ll3 as ll3
 from leaklint.analysis import subscribing as subs
 from leaklint.analysis.calls import terminal_name
 from leaklint.analysis.scopes import Scope, qualified_name
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import subscriptions as table
 from leaklint.rules.subscription_rule import SubscriptionRule
+from leaklint.sieve import Need
 
 
 class SubscriptionPerCall(SubscriptionRule):
@@ -52,6 +54,13 @@ object given again to a logger or a signal)."""
         "console = logging.StreamHandler()\n\n"
         "@app.get(\"/\")\ndef index():\n    log.addHandler(console)  # the same handler: ignored\n",
     )
+
+    @classmethod
+    def candidates(cls, index):
+        for site in ll3.sites(index):
+            # the handler's decorators and body are in its unit; `self.x` receivers need CLASS
+            if ll3.is_handler(index, site.frame):
+                yield Need(site.node, ll3.scope(index, site))
 
     def check(self, sub: subs.Subscription) -> None:
         function = self.ctx.stack[sub.frame]
