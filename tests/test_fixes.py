@@ -92,7 +92,7 @@ def test_no_orphan_fixed_files():
 def _check_each_fix_alone(source: bytes, name: str, settings: Settings) -> int:
     """Every automatic fix, applied alone to the file: it re-parses, compiles when the
     original did, removes its finding and brings no new one. Returns how many."""
-    before = lint_source(source, name, settings)
+    before = lint_source(source, name, settings, whole=True)  # the tree fixes are made on
     compiles = _compiles(source)
     checked = 0
     # the engine hands over the very tree its findings' nodes belong to
@@ -248,7 +248,7 @@ def test_overlapping_fixes_first_wins_the_rest_wait_for_the_next_pass(marker):
     # the outer mark's fix replaces the whole call; the inner one sits inside it
     marker.make_fix = lambda self, call: _fix(Applicability.SAFE, Edit(call, call.with_changes(func=cst.Name("done"))))
     module = cst.parse_module("mark(mark(1))\n")
-    result = lint_source(module.code, "t.py", MARKER)
+    result = lint_source(module.code, "t.py", MARKER, whole=True)
     outer, inner = result.diagnostics  # sorted by position: outer first
     done = fixes.apply_pass(result.module, result.diagnostics)
     assert (done.applied, done.deferred) == ([outer], [inner])

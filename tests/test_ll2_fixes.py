@@ -12,7 +12,7 @@ from leaklint.diagnostics import Applicability
 
 def _fix(source, code):
     source = dedent(source)
-    result = lint_source(source, "example.py", Settings(select=(code,)))
+    result = lint_source(source, "example.py", Settings(select=(code,)), whole=True)
     found = [d for d in result.diagnostics if d.code == code]
     assert len(found) == 1, [d.message for d in result.diagnostics]
     return found[0].fix, result.module
@@ -28,7 +28,7 @@ def _applied(source, code):
 
 
 def _codes(source, code):
-    result = lint_source(source, "example.py", Settings(select=(code,)))
+    result = lint_source(source, "example.py", Settings(select=(code,)), whole=True)
     return [d.code for d in result.diagnostics]
 
 

@@ -10,7 +10,7 @@ HEADER = "from faststream.redis import RedisBroker\n\nbroker = RedisBroker()\n\n
 
 
 def _fixed(source):
-    result = lint_source(source, "x.py", Settings(select=("LL301",)))
+    result = lint_source(source, "x.py", Settings(select=("LL301",)), whole=True)
     (diagnostic,) = result.diagnostics
     fix = diagnostic.fix
     if not fix.edits:

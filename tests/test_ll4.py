@@ -12,7 +12,7 @@ from leaklint.diagnostics import Applicability
 
 def lint(source, **settings):
     settings.setdefault("select", ("LL4",))
-    result = lint_source(source.encode("utf-8"), "example.py", Settings(**settings))
+    result = lint_source(source.encode("utf-8"), "example.py", Settings(**settings), whole=True)
     return result
 
 

@@ -1,13 +1,16 @@
 """LL203: `self.x = <resource>` in a class where nothing ever releases `self.x`."""
 from __future__ import annotations
 
+import ast
 from typing import Optional
 
 import libcst as cst
 
 from leaklint.analysis import resources as flow
+from leaklint.analysis import sieve_ll2
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.rules.resource_rule import ResourceRule
+from leaklint.sieve import UNIT, Need
 
 
 class ResourceAttributeNeverClosed(ResourceRule):
@@ -60,6 +63,27 @@ reported."""
         "        self._stack.enter_context(self._sock)\n\n    def close(self):\n        self._stack.close()\n",
         "import redis\n\nclass Cache:\n    client = redis.Redis()  # class level: shared, long-lived\n",
     )
+
+    @classmethod
+    def candidates(cls, index):
+        for call, expr, holder in sieve_ll2.creations(index):
+            if type(holder) is not ast.Assign or len(holder.targets) != 1:
+                continue
+            target = holder.targets[0]
+            if type(target) is not ast.Attribute or type(target.value) is not ast.Name:
+                continue
+            function = index.function(call)
+            owner = index.method_class(call)
+            if function is None or type(function) is ast.Lambda or owner is None:
+                continue
+            if sieve_ll2.first_parameter(function) != target.value.id:
+                continue
+            found = sieve_ll2.mentions(index).attributes.get(target.attr, [])
+            if sieve_ll2.surely_released(index, target.attr, found, owner):
+                continue
+            yield Need(call, UNIT)
+            # a release of `.x` anywhere in the module may count: keep every mention
+            yield from sieve_ll2.mention_needs(index, found, owner)
 
     def created(self, node: cst.Call, made: flow.Creation) -> None:
         holder, _ = flow.context_of(self.ctx, made)

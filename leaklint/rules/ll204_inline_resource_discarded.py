@@ -1,15 +1,18 @@
 """LL204: a resource created and used in one expression, never bound, never released."""
 from __future__ import annotations
 
+import ast
 import re
 from typing import Optional, Tuple
 
 import libcst as cst
 
 from leaklint.analysis import resources as flow
+from leaklint.analysis import sieve_ll2
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import resources as table
 from leaklint.rules.resource_rule import ResourceRule
+from leaklint.sieve import UNIT, Need, terminal
 
 # what to call the resource in the rewrite
 _VARIABLE = {"zipfile.ZipFile": "zf", "tarfile.open": "tf", "tarfile.TarFile.open": "tf",
@@ -55,6 +58,24 @@ open, and one long-lived instance is usually what is wanted."""
         "def touch(path):\n    open(path, 'a').close()\n",
         "import io\n\ndef wrap(path):\n    return io.TextIOWrapper(open(path, 'rb'))  # handed over\n",
     )
+
+    @classmethod
+    def candidates(cls, index):
+        # the receiver of a member, or an argument of a borrower: judged on the line
+        for call, expr, holder in sieve_ll2.creations(index):
+            if type(holder) is ast.Attribute:
+                member = holder.attr
+                if holder.value is expr and not member.startswith("__") and member not in table.METHOD_RESOURCES:
+                    yield Need(call, UNIT)
+                continue
+            if type(holder) is ast.keyword:
+                if holder.arg is None:
+                    continue  # `f(**open(p))`
+                holder = index.parent(holder)
+            elif type(holder) is ast.Call and holder.func is expr:
+                continue
+            if type(holder) is ast.Call and terminal(holder.func) in flow._BORROWER_NAMES:
+                yield Need(call, UNIT)
 
     def created(self, node: cst.Call, made: flow.Creation) -> None:
         holder, index = flow.context_of(self.ctx, made)

@@ -2,18 +2,21 @@
 nothing ever removes from."""
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from leaklint.analysis import sieve_ll2
 from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.resources import call_triggers, class_bases, is_borrower, related_classes
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import last_component
 from leaklint.knowledge import tasks as table
 from leaklint.rules.base import Rule
+from leaklint.sieve import FUNCTIONS, UNIT, Need, terminal
 
 _ADDERS = frozenset(table.COLLECTION_ADDERS)
 _REMOVERS = frozenset(table.COLLECTION_REMOVERS)
@@ -118,6 +121,68 @@ reported."""
         # filled in functions is looked at there too, but the spellings of an empty
         # collection would make the whole corpus a candidate for little gain.
         return _TRIGGERS
+
+    @classmethod
+    def candidates(cls, index):
+        active: Optional[bool] = None  # the rule stays inactive in a file without a producer
+        attributes: Optional[FrozenSet[str]] = None
+        module_names: Optional[FrozenSet[str]] = None
+        producers = _Producers(index)
+        judged: Dict[Tuple[str, str, Optional[ast.AST]], bool] = {}
+        for node, receiver, value in _ast_adds(index):
+            function = sieve_ll2.enclosing_def(index, node)
+            if function is None:
+                continue  # adds at import time or in a lambda are never reported
+            if type(receiver) is ast.Attribute and type(receiver.value) is ast.Name:
+                if receiver.value.id != sieve_ll2.first_parameter(function):
+                    continue
+                if not producers.may_produce(value, function):
+                    continue  # `self.x` is reported only for tasks, futures and handles
+                if active is None:
+                    active = _TRIGGER_WORDS.search(index.text) is not None
+                if not active:
+                    return
+                if attributes is None:
+                    attributes = frozenset(a or b for a, b in _ATTRIBUTE_COLLECTION.findall(index.text))
+                attr = receiver.attr
+                if attr not in attributes:
+                    continue
+                owner = sieve_ll2.enclosing_class(index, node)
+                if owner is None:
+                    continue  # a function's first parameter, not a method's `self`
+                key = ("attr", attr, owner)
+                if key not in judged:
+                    found = sieve_ll2.mentions(index)
+                    mentions = [m for m in found.attributes.get(attr, ()) if type(m.value) is ast.Name]
+                    mentions.extend(n for n in found.names.get(attr, ()) if _class_level_target(index, n))
+                    judged[key] = _attribute_may_grow(index, mentions, owner)
+                    if judged[key]:
+                        # removals, reassignments and definitions of `.x` anywhere in the module count
+                        yield from sieve_ll2.mention_needs(index, mentions, owner)
+                if judged[key]:
+                    yield Need(node, UNIT)
+            elif type(receiver) is ast.Name:
+                if module_names is None:
+                    module_names = _module_collections(index.tree)
+                name = receiver.id
+                if name not in module_names:
+                    continue
+                if type(function) is not ast.AsyncFunctionDef and not producers.may_produce(value, function):
+                    continue  # a plain def's values count only when tasks, futures or handles
+                if active is None:
+                    active = _TRIGGER_WORDS.search(index.text) is not None
+                if not active:
+                    return
+                key = ("global", name, None)
+                if key not in judged:
+                    mentions = sieve_ll2.mentions(index).names.get(name, [])
+                    judged[key] = _global_may_grow(index, mentions, name)
+                    if judged[key]:
+                        # any mention of the name anywhere may remove from it
+                        for mention in mentions:
+                            yield Need(mention, UNIT)
+                if judged[key]:
+                    yield Need(node, UNIT)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -408,3 +473,171 @@ def _constant_key(subscript: cst.Subscript) -> bool:
 
 def _named_in_string(source: str, name: str) -> bool:
     return f'"{name}"' in source or f"'{name}'" in source
+
+
+# --- candidates (leaklint.sieve): the adds `_reference` would record, in CPython's tree ---
+
+def _ast_constant(expr: ast.AST) -> bool:
+    return type(expr) is ast.Constant and type(expr.value) in (str, bytes, int, float)  # type: ignore[attr-defined]
+
+
+def _ast_adds(index) -> "Iterator[Tuple[ast.AST, ast.AST, ast.AST]]":
+    """(where, collection, value added) for `c.add(v)`-style calls and `c[k] = v`."""
+    for call in index.calls(_ADDERS):
+        func = call.func
+        if type(func) is not ast.Attribute or func.attr not in _ADDERS:
+            continue
+        args: List[ast.AST] = [*call.args, *call.keywords]
+        if any(type(a) is ast.Starred or (type(a) is ast.keyword and a.arg is None) for a in args):
+            continue
+        if func.attr in ("add", "append", "appendleft"):
+            if len(args) == 1:
+                yield call, func.value, args[0].value if type(args[0]) is ast.keyword else args[0]
+            continue
+        if len(call.args) != 2 or call.keywords:
+            continue
+        if func.attr == "setdefault" and _ast_constant(call.args[0]):
+            continue
+        yield call, func.value, call.args[1]
+    for assign in index.of(ast.Assign):
+        if len(assign.targets) != 1 or type(assign.targets[0]) is not ast.Subscript:
+            continue
+        target = assign.targets[0]
+        if not _ast_constant(target.slice):
+            yield assign, target.value, assign.value
+
+
+class _Producers:
+    """Which values may be a task, future or handle (`_producer`): such a call, or a name
+    bound by `name = <such a call>` in the same function."""
+
+    def __init__(self, index) -> None:
+        self.index = index
+        self.names = _FUTURE_METHODS | _FACTORY_NAMES | index.aliases
+        self._bound: Optional[Dict[ast.AST, Set[str]]] = None
+
+    def may_produce(self, value: ast.AST, function: ast.AST) -> bool:
+        if type(value) is ast.Call:
+            return terminal(value.func) in self.names  # type: ignore[attr-defined]
+        if type(value) is not ast.Name:
+            return False
+        if self._bound is None:
+            self._bound = {}
+            for call in self.index.calls(_FUTURE_METHODS | _FACTORY_NAMES):
+                parent = self.index.parent(call)
+                if type(parent) is ast.Assign and len(parent.targets) == 1:
+                    target = parent.targets[0]
+                elif type(parent) is ast.AnnAssign:
+                    target = parent.target
+                else:
+                    continue
+                if type(target) is ast.Name:
+                    owner = sieve_ll2.enclosing_def(self.index, call)
+                    self._bound.setdefault(owner, set()).add(target.id)  # type: ignore[arg-type]
+        return value.id in self._bound.get(function, ())  # type: ignore[attr-defined]
+
+
+def _module_collections(tree: ast.Module) -> FrozenSet[str]:
+    """The names `visit_Module` follows: bound at the top level to a collection look-alike."""
+    names: Set[str] = set()
+    for statement in tree.body:
+        if type(statement) is ast.Assign:
+            targets = statement.targets
+        elif type(statement) is ast.AnnAssign and statement.value is not None:
+            targets = [statement.target]
+        else:
+            continue
+        value = statement.value
+        if type(value) in _AST_LITERALS or (type(value) is ast.Call and terminal(value.func) in _COLLECTION_NAMES):
+            names.update(t.id for t in targets if type(t) is ast.Name)
+    return frozenset(names)
+
+
+_AST_LITERALS = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
+
+
+def _class_level_target(index, name: ast.Name) -> bool:
+    """`_tasks = set()` in a class body (`visit_Name` in a class scope)."""
+    parent = index.parent(name)
+    if not ((type(parent) is ast.Assign and name in parent.targets)
+            or (type(parent) is ast.AnnAssign and parent.target is name)):
+        return False
+    return index.function(name) is None and sieve_ll2.enclosing_class(index, name) is not None
+
+
+def _attribute_may_grow(index, mentions: List[ast.AST], owner: Optional[ast.AST]) -> bool:
+    """False when the full run surely drops `owner`'s collection: no definition in it,
+    a definition that is surely bounded (`self.x = None`), or a removal in the class or
+    outside classes."""
+    defined = False
+    for mention in mentions:
+        parent = index.parent(mention)
+        if type(mention) is ast.Name or type(mention.ctx) is ast.Store or (  # type: ignore[attr-defined]
+            type(parent) is ast.AnnAssign and parent.target is mention
+        ):
+            if sieve_ll2.enclosing_class(index, mention) is owner:
+                defined = True
+                if _bounded_setup(index, mention, parent, owner):
+                    return False
+            continue
+        if type(parent) is ast.Attribute and parent.value is mention and parent.attr in _REMOVERS:
+            where = sieve_ll2.enclosing_class(index, mention)
+            if where is None or index.method_class(mention) is owner:
+                return False
+    return defined
+
+
+def _bounded_setup(index, mention: ast.AST, parent: ast.AST, owner: Optional[ast.AST]) -> bool:
+    """`self.x = <neither a literal nor a call>` in `__init__` and the like: `_define`
+    records a bounded definition."""
+    if type(mention) is not ast.Attribute:
+        return False
+    if type(parent) is ast.Assign:
+        if mention not in parent.targets:
+            return False
+    elif type(parent) is not ast.AnnAssign:
+        return False
+    value = parent.value
+    if value is not None and (type(value) in _AST_LITERALS or type(value) is ast.Call):
+        return False
+    function = index.function(mention)
+    if function is None or type(function) is ast.Lambda or function.name not in _SETUP_METHODS:
+        return False
+    if sieve_ll2.first_parameter(function) != mention.value.id:  # type: ignore[attr-defined]
+        return False
+    up = index.parent(function)
+    while up is not None and not isinstance(up, (ast.ClassDef, *FUNCTIONS)):
+        up = index.parent(up)
+    return up is owner
+
+
+def _global_may_grow(index, mentions, name: str) -> bool:
+    """False when the full run surely sees a removal from module-level `name`: a `global`
+    statement for it, or `name.pop(...)`-style use where no scope rebinds the name."""
+    for node in index.of(ast.Global):
+        if name in node.names:  # type: ignore[attr-defined]
+            return False
+    for mention in mentions:
+        parent = index.parent(mention)
+        if type(mention.ctx) is not ast.Load or type(parent) is not ast.Attribute or parent.attr not in _REMOVERS:
+            continue
+        if _resolves_to_module(index, mention, name):
+            return False
+    return True
+
+
+_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
+                ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _resolves_to_module(index, mention: ast.AST, name: str) -> bool:
+    innermost = True
+    for up in index.ancestors(mention):
+        if not isinstance(up, _SCOPE_NODES):
+            continue
+        if type(up) is ast.ClassDef and innermost:
+            return False  # a class body: `visit_Name` may take it for an attribute
+        innermost = False
+        if name in sieve_ll2.bound_under(index, up):
+            return False
+    return True

@@ -3,10 +3,14 @@ a cheap gate on each call's last name, and the lookup in the resource table. (No
 rule itself: the registry loads only `llNNN_*` modules.)"""
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from leaklint.analysis import resources as flow
+from leaklint.analysis import sieve_ll2
 from leaklint.rules.base import Rule
+from leaklint.sieve import UNIT, Need
 
 
 class ResourceRule(Rule):
@@ -15,6 +19,22 @@ class ResourceRule(Rule):
     @classmethod
     def triggers(cls, knowledge):
         return flow.triggers(knowledge)
+
+    @classmethod
+    def candidates(cls, index):
+        # LL201/LL202: `name = <resource>` in a def; its fate is decided within that def
+        for call, expr, holder in sieve_ll2.creations(index):
+            if type(holder) is ast.Assign and len(holder.targets) == 1:
+                target = holder.targets[0]
+            elif type(holder) is ast.AnnAssign:
+                target = holder.target
+            else:
+                continue
+            function = index.function(call)
+            if type(target) is not ast.Name or function is None or type(function) is ast.Lambda:
+                continue
+            if not sieve_ll2.escapes(index, function, target.id):  # returned or handed over: not ours
+                yield Need(call, UNIT)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
