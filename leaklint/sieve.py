@@ -39,11 +39,17 @@ _CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
 @dataclass(frozen=True)
 class Need:
     """A candidate at `node`, and what its rule must see to judge it: `scope` around it,
-    and the definitions (functions, methods, classes) named in `names`, wherever they are."""
+    and the definitions (functions, methods, classes) named in `names`, wherever they are.
+
+    With `when`, the need holds only if the code at `when` reaches libcst anyway (kept
+    for some rule): a rule that finds nothing to report at `when` *because of* code
+    elsewhere (a release in another method) must still be shown that code whenever it
+    is shown `when`, or it would report there."""
 
     node: ast.AST
     scope: str = UNIT
     names: FrozenSet[str] = field(default_factory=frozenset)
+    when: Optional[ast.AST] = None
 
 
 def terminal(expr: ast.AST) -> Optional[str]:
@@ -342,9 +348,13 @@ class _Plan:
         self.whole_file = False
         self.keep: Set[ast.AST] = set()  # top-level statements kept whole
         self.members: Dict[ast.AST, Set[ast.AST]] = {}  # top-level class -> members kept
+        self.pending: List[Need] = []  # needs that hold once their `when` is kept
         self._defined: Optional[Dict[str, List[Tuple[ast.AST, Optional[ast.AST]]]]] = None
 
     def add(self, need: Need, index: AstFile) -> None:
+        if need.when is not None and not self.whole_file:
+            self.pending.append(need)
+            return
         if need.scope == MODULE:
             self.whole_file = True
             return
@@ -386,6 +396,36 @@ class _Plan:
     def empty(self) -> bool:
         return not self.whole_file and not self.keep and not self.members
 
+    def kept(self, node: ast.AST, index: AstFile) -> bool:
+        """Whether the slice keeps the code at `node`."""
+        if self.whole_file:
+            return True
+        chain = [node, *index.ancestors(node)]
+        if len(chain) < 2 or chain[-1] is not self.tree:
+            return True  # cannot tell: say kept, which asks for more
+        top = chain[-2]
+        if top in self.keep or not isinstance(top, _DROPPABLE):
+            return True
+        members = self.members.get(top)
+        if members is None:
+            return False  # a stub
+        if len(chain) < 3:
+            return True  # the class's own header and decorators stay with its members
+        member = chain[-3]
+        return member in members or not isinstance(member, _DROPPABLE)
+
+    def settle(self, index: AstFile) -> None:
+        """Add the pending needs whose `when` is kept, until no more are."""
+        while self.pending and not self.whole_file:
+            ready, waiting = [], []
+            for need in self.pending:
+                (ready if self.kept(need.when, index) else waiting).append(need)  # type: ignore[arg-type]
+            if not ready:
+                return
+            self.pending = waiting
+            for need in ready:
+                self.add(Need(need.node, need.scope, need.names), index)
+
 
 class _Whole:
     whole_file = True
@@ -406,6 +446,7 @@ def plan(rules: Sequence[Type["Rule"]], index: AstFile) -> Optional[_Plan]:
         return None
     for node in index.of(ast.Global):  # a function that rebinds a module name changes what it holds
         result.add(Need(node), index)
+    result.settle(index)
     return result
 
 

@@ -109,10 +109,12 @@ def first_parameter(function: ast.AST) -> Optional[str]:
     return params[0].arg if params else None
 
 
-def mention_needs(index: "AstFile", found: List[ast.AST], owner: Optional[ast.AST]) -> Iterator[Need]:
+def mention_needs(index: "AstFile", found: List[ast.AST], owner: Optional[ast.AST],
+                  when: Optional[ast.AST] = None) -> Iterator[Need]:
     """The units of `found` (every mention of one attribute), or the whole file when a
     class other than `owner` both stores the attribute and mentions it again: whether
-    that class counts then depends on inheritance, which stubbed classes no longer show."""
+    that class counts then depends on inheritance, which stubbed classes no longer show.
+    `when`: only if that code reaches libcst anyway (see sieve.Need)."""
     by_class: Dict[Optional[ast.AST], List[ast.AST]] = {}
     for node in found:
         by_class.setdefault(enclosing_class(index, node), []).append(node)
@@ -124,10 +126,10 @@ def mention_needs(index: "AstFile", found: List[ast.AST], owner: Optional[ast.AS
             if related is None:
                 related = related_classes(index, owner) if owner is not None else set()
             if cls in related:
-                yield Need(index.tree, MODULE)
+                yield Need(index.tree, MODULE, when=when)
                 return
     for node in found:
-        yield Need(node, UNIT)
+        yield Need(node, UNIT, when=when)
 
 
 def related_classes(index: "AstFile", cls: ast.AST) -> Set[ast.AST]:

@@ -79,11 +79,12 @@ reported."""
             if sieve_ll2.first_parameter(function) != target.value.id:
                 continue
             found = sieve_ll2.mentions(index).attributes.get(target.attr, [])
-            if sieve_ll2.surely_released(index, target.attr, found, owner):
-                continue
-            yield Need(call, UNIT)
-            # a release of `.x` anywhere in the module may count: keep every mention
-            yield from sieve_ll2.mention_needs(index, found, owner)
+            # a release of `.x` anywhere in the module may count: keep every mention; when
+            # one surely releases it, only if another rule keeps the creation anyway
+            when = call if sieve_ll2.surely_released(index, target.attr, found, owner) else None
+            if when is None:
+                yield Need(call, UNIT)
+            yield from sieve_ll2.mention_needs(index, found, owner, when)
 
     def created(self, node: cst.Call, made: flow.Creation) -> None:
         holder, _ = flow.context_of(self.ctx, made)

@@ -129,6 +129,7 @@ reported."""
         module_names: Optional[FrozenSet[str]] = None
         producers = _Producers(index)
         judged: Dict[Tuple[str, str, Optional[ast.AST]], bool] = {}
+        seen: Dict[Tuple[str, str, Optional[ast.AST]], List[ast.AST]] = {}
         for node, receiver, value in _ast_adds(index):
             function = sieve_ll2.enclosing_def(index, node)
             if function is None:
@@ -156,11 +157,14 @@ reported."""
                     mentions = [m for m in found.attributes.get(attr, ()) if type(m.value) is ast.Name]
                     mentions.extend(n for n in found.names.get(attr, ()) if _class_level_target(index, n))
                     judged[key] = _attribute_may_grow(index, mentions, owner)
+                    seen[key] = mentions
                     if judged[key]:
                         # removals, reassignments and definitions of `.x` anywhere in the module count
                         yield from sieve_ll2.mention_needs(index, mentions, owner)
                 if judged[key]:
                     yield Need(node, UNIT)
+                else:  # surely dropped: but if another rule keeps this add, show what drops it
+                    yield from sieve_ll2.mention_needs(index, seen[key], owner, when=node)
             elif type(receiver) is ast.Name:
                 if module_names is None:
                     module_names = _module_collections(index.tree)
@@ -177,12 +181,16 @@ reported."""
                 if key not in judged:
                     mentions = sieve_ll2.mentions(index).names.get(name, [])
                     judged[key] = _global_may_grow(index, mentions, name)
+                    seen[key] = mentions
                     if judged[key]:
                         # any mention of the name anywhere may remove from it
                         for mention in mentions:
                             yield Need(mention, UNIT)
                 if judged[key]:
                     yield Need(node, UNIT)
+                else:  # surely removed: but if another rule keeps this add, show the removal
+                    for mention in seen[key]:
+                        yield Need(mention, UNIT, when=node)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
