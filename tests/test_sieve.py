@@ -149,6 +149,24 @@ CROSS_UNIT = {
         def make():
             return asyncio.Semaphore(LIMIT)
         """,
+    "a creation kept for another rule": """
+        import concurrent.futures
+
+        class Middleware:
+            def __init__(self, workers):
+                # LL101 keeps this for the limit; LL203 must then see the hand-over below
+                self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+
+            async def __call__(self, scope):
+                await Responder(self.executor, scope)()
+
+        class Responder:
+            def __init__(self, executor, scope):
+                self.executor = executor
+
+        def unrelated():
+            return 5
+        """,
     "an alias bound at module level": """
         import asyncio
 
