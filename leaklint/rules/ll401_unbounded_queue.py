@@ -1,6 +1,7 @@
 """LL401: a queue or in-memory channel given a size that is no bound."""
 from __future__ import annotations
 
+import ast
 from typing import Any, Optional
 
 import libcst as cst
@@ -12,6 +13,8 @@ from leaklint.knowledge.buffers import QueueSpec
 from leaklint.rules.base import Rule
 from leaklint.analysis.origins import enclosing_class, self_attribute
 from leaklint.analysis.queues import queue_spec, queue_triggers, watches_size
+from leaklint.analysis import sieve_ll4 as ll4
+from leaklint.sieve import UNIT, Need
 
 
 class UnboundedQueue(Rule):
@@ -56,6 +59,26 @@ loop or a handler. Values are followed through constants and aliases."""
     @classmethod
     def triggers(cls, knowledge):
         return queue_triggers()
+
+    @classmethod
+    def candidates(cls, index):
+        huge = index.settings.huge_threshold
+        for call, specs in ll4.queue_calls(index):
+            if not any(_may_be_unbounded(index, call, spec, huge) for spec in specs):
+                continue
+            parent = index.parent(call)
+            if type(parent) in (ast.Assign, ast.AnnAssign) and parent.value is call:
+                targets = parent.targets if type(parent) is ast.Assign else [parent.target]
+                if any(ll4.self_attribute(n) for t in targets for n in ast.walk(t)) or (
+                    index.function(call) is None and ll4.in_class(index, call)
+                ):
+                    # _flow_controlled looks for a size check on the targets in the whole class
+                    yield ll4.in_class_using(index, call, _reference_words(targets))
+                    continue
+                if index.function(call) is None:
+                    # a module-level queue: a size check on it may be in any function
+                    yield from ll4.size_checks(index, ll4.target_names(targets))
+            yield Need(call, UNIT)
 
     def visit_Call(self, node: cst.Call) -> None:
         spec = queue_spec(self.ctx, node)
@@ -111,3 +134,30 @@ loop or a handler. Values are followed through constants and aliases."""
             f"Bound it at {size} (the `default-queue-size` setting)",
             (Edit(expr, cst.Integer(str(size))),),
         )
+
+
+def _may_be_unbounded(index, call: ast.Call, spec: QueueSpec, huge: int) -> bool:
+    """Whether `_unbounded` may hold for the size argument."""
+    if spec.param is None:
+        return False
+
+    def unbounded(value: Any) -> bool:
+        return (
+            is_sentinel(value, spec.unbounded) or ll4.unbounded_number(value, huge)
+            or (spec.nonpositive and ll4.number(value) and value <= 0)
+        )
+
+    return any(ll4.may_be(index, expr, unbounded) for expr in ll4.arguments(call, spec.param, spec.position))
+
+
+def _reference_words(targets) -> set:
+    """What a size check on one of the targets mentions: `x` of `self.x` (not `self`), `q`."""
+    words = set()
+    for target in targets:
+        bases = set()
+        for node in ast.walk(target):
+            if type(node) is ast.Attribute:
+                words.add(node.attr)
+                bases.add(id(node.value))
+        words.update(n.id for n in ast.walk(target) if type(n) is ast.Name and id(n) not in bases)
+    return words

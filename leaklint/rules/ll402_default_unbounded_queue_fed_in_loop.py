@@ -1,7 +1,8 @@
 """LL402: a queue created with no size, fed in a loop or a handler."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+import ast
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -19,6 +20,8 @@ from leaklint.knowledge.buffers import (
     QueueSpec,
 )
 from leaklint.rules.base import Rule
+from leaklint.analysis import sieve_ll4 as ll4
+from leaklint.sieve import COMPREHENSIONS, UNIT, Need, terminal
 
 _FEED_KIND = {method: kind for kind, methods in QUEUE_FEEDS.items() for method in methods}
 
@@ -78,6 +81,38 @@ transport's `pause_reading()` in the file)."""
     @classmethod
     def triggers(cls, knowledge):
         return queue_triggers()
+
+    @classmethod
+    def candidates(cls, index):
+        names, attrs = _sizeless_creations(index)
+        if not names and not attrs:
+            return
+        watched: Set[str] = set()
+        for node in index.of(ast.Attribute):
+            kind = _FEED_KIND.get(node.attr)
+            if kind is None:
+                continue
+            parent = index.parent(node)
+            if type(parent) is ast.Call:
+                pass  # called, or handed over as an argument
+            elif type(parent) not in (ast.keyword, ast.Starred):
+                continue
+            receiver = node.value
+            attr = ll4.self_attribute(receiver)
+            if attr is not None:
+                if kind in attrs.get(attr, ()) and index.method_class(node) and _may_repeat(index, node, kind):
+                    # the `self.x = ...` creations and size checks may be in any method
+                    yield ll4.in_class_using(index, node, {attr})
+            elif type(receiver) is ast.Name and _may_repeat(index, node, kind) and ll4.visible(
+                index, node, [home for home, kinds in names.get(receiver.id, ()) if kind in kinds]
+            ):
+                watched.add(receiver.id)
+                if index.function(node) is None and ll4.in_class(index, node):
+                    yield ll4.in_class_using(index, node, {receiver.id})  # a class-body queue: the class is its region
+                else:
+                    yield Need(node, UNIT)  # the creation is in the unit, or a module statement (always kept)
+        # a module-level queue's size may be checked in any function
+        yield from ll4.size_checks(index, watched)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -246,4 +281,73 @@ def _drains(loop, receiver: cst.BaseExpression, kind: str) -> bool:
             if type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value in drains:
                 if same_reference(node.func.value, receiver):
                     return True
+    return False
+
+
+_Homes = Dict[str, List[Tuple[Optional[ast.AST], Set[str]]]]  # name -> (function binding it, queue kinds)
+
+
+def _sizeless_creations(index) -> Tuple[_Homes, Dict[str, Set[str]]]:
+    """The names and `self.` attributes bound (as `origin` follows them) to a queue call
+    that `_creations` may take for sizeless, with the kinds of queue each may be (and for
+    names, the function that binds it)."""
+    names: _Homes = {}
+    attrs: Dict[str, Set[str]] = {}
+    for call, specs in ll4.queue_calls(index):
+        if ll4.has_star(call):
+            continue
+        kinds = {
+            spec.kind for spec in specs
+            if spec.default_unbounded and (spec.param is None or not ll4.arguments(call, spec.param, spec.position))
+        }
+        if not kinds:
+            continue
+        parent = index.parent(call)
+        targets: List[ast.AST] = []
+        name = None
+        if type(parent) is ast.Assign and parent.value is call:
+            targets = parent.targets
+            if len(targets) == 1 and type(targets[0]) is ast.Name:
+                name = targets[0].id
+        elif type(parent) is ast.AnnAssign and parent.value is call:
+            targets = [parent.target]
+            if type(parent.target) is ast.Name:
+                name = parent.target.id
+        elif type(parent) is ast.withitem and parent.context_expr is call and type(parent.optional_vars) is ast.Name:
+            name = parent.optional_vars.id
+        if name is not None:
+            names.setdefault(name, []).append((index.function(call), kinds))
+        for target in targets:
+            attr = ll4.self_attribute(target)
+            if attr is not None:
+                attrs.setdefault(attr, set()).update(kinds)
+    return names, attrs
+
+
+def _may_repeat(index, node: ast.AST, kind: str) -> bool:
+    """Whether `_producer_context` may find the feed in a `while` (queues), an `async
+    for`, an async comprehension, or a handler."""
+    child = node
+    for up in index.ancestors(node):
+        up_type = type(up)
+        if up_type is ast.FunctionDef or up_type is ast.AsyncFunctionDef:
+            return _handler(up)
+        if up_type is ast.Lambda or up_type is ast.ClassDef:
+            return False
+        if (up_type is ast.While and kind == "queue") or up_type is ast.AsyncFor:
+            if child in up.body:
+                return True
+        elif up_type in COMPREHENSIONS and any(g.is_async for g in up.generators):
+            return True
+        child = up
+    return False
+
+
+def _handler(function) -> bool:
+    if function.name in HANDLER_METHODS:
+        return True
+    for decorator in function.decorator_list:
+        expr = decorator.func if type(decorator) is ast.Call else decorator
+        if terminal(expr) in HANDLER_DECORATORS:
+            return True
     return False

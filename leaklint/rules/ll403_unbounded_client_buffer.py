@@ -2,7 +2,8 @@
 or far above the library's default."""
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+import ast
+from typing import Any, Dict, List, Tuple
 
 import libcst as cst
 
@@ -32,6 +33,8 @@ from leaklint.knowledge.buffers import (
 )
 from leaklint.knowledge.specs import BufferParam
 from leaklint.rules.base import Rule
+from leaklint.analysis import sieve_ll4 as ll4
+from leaklint.sieve import Need, terminal
 
 _METHODS: Dict[str, Tuple[MethodSetting, ...]] = {}
 for _row in METHOD_BUFFERS:
@@ -136,6 +139,27 @@ prefetch default is not taken as normal."""
         words.update(key for keys in KAFKA_KEYS.values() for key in keys)
         words.update(CELERY_PREFETCH_NAMES)
         return frozenset(words)
+
+    @classmethod
+    def candidates(cls, index):
+        # every value is resolved in its own function or through module-level statements,
+        # and dict_entries follows names only within the scope that binds them: UNIT
+        judge = _Judge(index)
+        for call in index.calls(_METHODS.keys() | AUTO_ACK_METHODS | _BATCH.keys() | {"update"}):
+            func = call.func
+            if type(func) is not ast.Attribute:
+                continue
+            method = func.attr
+            if method in _METHODS and _method_candidate(call, method, judge):
+                yield Need(call)
+            elif method in AUTO_ACK_METHODS and _auto_ack_candidate(call, judge):
+                yield Need(call)
+            elif method in _BATCH and _batch_candidate(call, _BATCH[method], judge):
+                yield Need(call)
+            elif method == "update" and terminal(func.value) == "conf" and _celery_update_candidate(call, judge):
+                yield Need(call)
+        yield from _callee_candidates(index, judge)
+        yield from _celery_assignments(index, judge)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -348,3 +372,144 @@ def _config_number(value: Any) -> Any:
             return int(text)
         return UNKNOWN
     return value
+
+
+# --- candidates (leaklint.sieve): where the checks above may report ---------------------
+
+
+class _Judge:
+    """Whether a value may be reported (see sieve_ll4.may_be)."""
+
+    def __init__(self, index) -> None:
+        self.index = index
+        self.huge = index.settings.huge_threshold
+        self.thresholds = dict(index.settings.thresholds)
+
+    def setting(self, expr: ast.AST, setting: Setting, config: bool = False) -> bool:
+        maximum = self.thresholds.get(setting.name, setting.maximum)
+        return ll4.may_be(self.index, expr, lambda value: ll4.judge_literal(
+            _config_number(value) if config else value, setting.unbounded, maximum, self.huge))
+
+    def declared(self, expr: ast.AST, spec: BufferParam) -> bool:
+        return ll4.may_be(self.index, expr, lambda value: ll4.judge_literal(
+            value, spec.unbounded, spec.maximum, self.huge))
+
+    def is_value(self, expr: ast.AST, wanted: Any) -> bool:
+        """Whether `evaluate` may give `expr` the value True or None (`is wanted`)."""
+        return ll4.may_be(self.index, expr, lambda value: value is wanted)
+
+
+def _method_candidate(call: ast.Call, method: str, judge: _Judge) -> bool:
+    for row in _METHODS[method]:
+        setting = SETTINGS_BY_NAME[row.setting]
+        if any(judge.setting(expr, setting) for expr in ll4.arguments(call, row.param, row.position)):
+            return True
+    # pika's trap: one positional argument, and no prefetch_count
+    return (
+        method in PREFETCH_SIZE_FIRST
+        and len(call.args) == 1 and type(call.args[0]) is not ast.Starred
+        and all(kw.arg is not None and kw.arg != "prefetch_count" for kw in call.keywords)
+    )
+
+
+def _auto_ack_candidate(call: ast.Call, judge: _Judge) -> bool:
+    return any(kw.arg in AUTO_ACK_PARAMS and judge.is_value(kw.value, True) for kw in call.keywords)
+
+
+def _batch_candidate(call: ast.Call, row, judge: _Judge) -> bool:
+    return any(judge.is_value(expr, None) for expr in ll4.arguments(call, row.param, row.position))
+
+
+def _celery_update_candidate(call: ast.Call, judge: _Judge) -> bool:
+    setting = SETTINGS_BY_NAME[CELERY_SETTING]
+    for kw in call.keywords:
+        if kw.arg in CELERY_PREFETCH_NAMES and judge.setting(kw.value, setting, config=True):
+            return True
+    return any(type(arg) is not ast.Starred and _dict_may_hold(arg, CELERY_PREFETCH_NAMES, judge) for arg in call.args)
+
+
+def _dict_may_hold(expr: ast.AST, keys, judge: _Judge) -> bool:
+    """Whether dict_entries of `expr` may yield a reported entry for one of `keys`."""
+    if type(expr) is not ast.Dict:
+        return True  # a name, dict(...), .copy(): followed elsewhere
+    for key, value in zip(expr.keys, expr.values):
+        if key is None:
+            if _dict_may_hold(value, keys, judge):
+                return True
+            continue
+        name = ll4.constant(key)
+        if not ll4.is_literal(name):
+            return True  # a key through a constant
+        if name in keys and judge.setting(value, SETTINGS_BY_NAME[CELERY_SETTING], config=True):
+            return True
+    return False
+
+
+def _callee_candidates(index, judge: _Judge):
+    knowledge = index.knowledge
+    names = knowledge.short_names("buffers") | _KAFKA_SHORT | _AUTO_ACK_SHORT
+    calls = list(index.calls(names))
+    if not calls:
+        return
+    by_last: Dict[str, List[BufferParam]] = {}
+    for specs in knowledge.buffers.values():
+        for spec in specs:
+            by_last.setdefault(last_component(spec.callable), []).append(spec)
+    kafka = None
+    for call in calls:
+        labels = ll4.stands_for(index, terminal(call.func))
+        specs = [spec for label in labels for spec in by_last.get(label, ())]
+        if any(_parameter_candidate(call, spec, judge) for spec in specs):
+            yield Need(call)
+        elif not labels.isdisjoint(_KAFKA_SHORT):
+            if kafka is None:
+                kafka = _kafka_keys_may_offend(index, judge)
+            if kafka:
+                yield Need(call)
+        if not labels.isdisjoint(_AUTO_ACK_SHORT) and _auto_ack_candidate(call, judge):
+            yield Need(call)
+
+
+def _parameter_candidate(call: ast.Call, spec: BufferParam, judge: _Judge) -> bool:
+    setting = SETTINGS_BY_NAME.get(spec.note)
+    for expr in ll4.arguments(call, spec.param, spec.position):
+        if type(expr) is ast.Tuple and expr.elts:  # websockets: (high, low)
+            expr = expr.elts[0]
+        if judge.setting(expr, setting) if setting is not None else judge.declared(expr, spec):
+            return True
+    return False
+
+
+def _kafka_keys_may_offend(index, judge: _Judge) -> bool:
+    """Whether any Kafka key written in the file (dict_entries' keys are string constants)
+    may be given a reported value."""
+    keys = {key for role in KAFKA_KEYS.values() for key in role}
+    for node in index.of(ast.Constant):
+        if type(node.value) is not str or node.value not in keys:
+            continue
+        parent = index.parent(node)
+        if type(parent) is ast.Dict and node in parent.keys:
+            value = parent.values[parent.keys.index(node)]
+            if judge.setting(value, SETTINGS_BY_NAME[node.value], config=True):
+                return True
+        else:
+            return True  # `conf["k"] = v`, `K = "k"`: judged where it is used
+    return False
+
+
+def _celery_assignments(index, judge: _Judge):
+    if not any(name in index.text for name in CELERY_PREFETCH_NAMES):
+        return
+    setting = SETTINGS_BY_NAME[CELERY_SETTING]
+    for node in index.of(ast.Assign, ast.AnnAssign):
+        if node.value is None:
+            continue
+        targets = node.targets if type(node) is ast.Assign else [node.target]
+        for target in targets:
+            if type(target) is ast.Attribute:
+                hit = target.attr in CELERY_PREFETCH_NAMES and terminal(target.value) == "conf"
+            else:
+                hit = type(target) is ast.Name and target.id in CELERY_PREFETCH_NAMES and index.function(node) is None
+            if hit and judge.setting(node.value, setting, config=True):
+                yield Need(node)
+                break

@@ -1,6 +1,7 @@
 """LL404: a memoizing cache with no size bound (off by default)."""
 from __future__ import annotations
 
+import ast
 from typing import Optional, Tuple
 
 import libcst as cst
@@ -11,6 +12,8 @@ from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import last_component
 from leaklint.knowledge.buffers import LRU_CACHES, UNBOUNDED_CACHES
 from leaklint.rules.base import Rule
+from leaklint.analysis import sieve_ll4 as ll4
+from leaklint.sieve import Need, terminal
 
 _SHORT = frozenset(last_component(name) for name in LRU_CACHES | UNBOUNDED_CACHES)
 
@@ -59,6 +62,29 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
             for name in UNBOUNDED_CACHES
             for spelling in (".{}", "import {}", ", {}", "{},", "{}\n", "{})")
         )
+
+    @classmethod
+    def candidates(cls, index):
+        # names resolve through imports and module constants: the unit is enough
+        huge = index.settings.huge_threshold
+        unbounded = {last_component(name) for name in UNBOUNDED_CACHES}
+        lru = {last_component(name) for name in LRU_CACHES}
+        for call in index.calls(_SHORT):
+            labels = ll4.stands_for(index, terminal(call.func))
+            if not labels.isdisjoint(unbounded):
+                yield Need(call)
+            elif not labels.isdisjoint(lru):
+                if any(
+                    ll4.may_be(index, expr, lambda value: value is None or ll4.unbounded_number(value, huge))
+                    for expr in ll4.arguments(call, "maxsize", 0)
+                ):
+                    yield Need(call)
+        for definition in index.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            for decorator in definition.decorator_list:
+                if type(decorator) is ast.Call:
+                    continue  # judged as a call
+                if not ll4.stands_for(index, terminal(decorator)).isdisjoint(unbounded):
+                    yield Need(decorator)
 
     def visit_Decorator(self, node: cst.Decorator) -> None:
         expr = node.decorator

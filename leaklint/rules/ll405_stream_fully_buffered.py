@@ -1,7 +1,8 @@
 """LL405: streaming asked for, then the whole body read into memory anyway."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Set
+import ast
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -23,6 +24,8 @@ from leaklint.knowledge.buffers import (
     WHOLE_BODY_METHODS,
 )
 from leaklint.rules.base import Rule
+from leaklint.analysis import sieve_ll4 as ll4
+from leaklint.sieve import Need, terminal
 
 
 class StreamFullyBuffered(Rule):
@@ -75,6 +78,30 @@ chunk (`iter_content`, `aiter_bytes`, `content.iter_chunked`)."""
     def triggers(cls, knowledge):
         # `stream=True`, `.stream(` / `httpx.stream(`, and aiohttp's web.Response (the proxy)
         return STREAM_TRIGGERS
+
+    @classmethod
+    def candidates(cls, index):
+        # bound_value follows a name within its function or the module statements: UNIT
+        streamed, upstream = _response_names(index)
+        if streamed:
+            for node in index.of(ast.Attribute):
+                if node.attr in WHOLE_BODY_ATTRIBUTES and type(node.value) is ast.Name and node.value.id in streamed:
+                    parent = index.parent(node)
+                    if not (type(parent) is ast.Call and parent.func is node):
+                        if ll4.visible(index, node, streamed[node.value.id]):
+                            yield Need(node)
+        if not streamed and not upstream:
+            return
+        for call in index.calls(WHOLE_BODY_METHODS | UPSTREAM_READS):
+            func = call.func
+            if type(func) is not ast.Attribute or type(func.value) is not ast.Name or call.args or call.keywords:
+                continue
+            name = func.value.id
+            if func.attr in WHOLE_BODY_METHODS and name in streamed and ll4.visible(index, call, streamed[name]):
+                yield Need(call)
+            elif func.attr in UPSTREAM_READS and name in upstream and _may_relay(index, call):
+                if ll4.visible(index, call, upstream[name]):
+                    yield Need(call)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -191,3 +218,50 @@ chunk (`iter_content`, `aiter_bytes`, `content.iter_chunked`)."""
                             found.add(arg.value.value)
             self._responses[id(function.node)] = found
         return found
+
+
+def _response_names(index) -> Tuple[Dict[str, List[Optional[ast.AST]]], Dict[str, List[Optional[ast.AST]]]]:
+    """Names bound (`r = [await] call`, `r: T = ...`, `with call as r`) to a call that
+    `_streamed` may take for a stream, and to one `_proxy` may take for an upstream
+    request; each with the functions that bind it."""
+    streamed: Dict[str, List[Optional[ast.AST]]] = {}
+    upstream: Dict[str, List[Optional[ast.AST]]] = {}
+    for call in index.calls(STREAM_FLAG_METHODS | UPSTREAM_METHODS | {STREAM_CONTEXT_METHOD}):
+        label = terminal(call.func)
+        flags = [kw.value for kw in call.keywords if kw.arg == "stream"]
+        is_stream = label == STREAM_CONTEXT_METHOD or (
+            label in STREAM_FLAG_METHODS
+            and any(ll4.may_be(index, flag, lambda value: value is True) for flag in flags)
+        )
+        is_upstream = type(call.func) is ast.Attribute and label in UPSTREAM_METHODS and not flags
+        if not (is_stream or is_upstream):
+            continue
+        node, parent = call, index.parent(call)
+        while type(parent) is ast.Await:
+            node, parent = parent, index.parent(parent)
+        name = None
+        if type(parent) is ast.Assign and parent.value is node:
+            if len(parent.targets) == 1 and type(parent.targets[0]) is ast.Name:
+                name = parent.targets[0].id
+        elif type(parent) is ast.AnnAssign and parent.value is node and type(parent.target) is ast.Name:
+            name = parent.target.id
+        elif type(parent) is ast.withitem and parent.context_expr is node and type(parent.optional_vars) is ast.Name:
+            name = parent.optional_vars.id
+        if name is not None:
+            home = index.function(call)
+            if is_stream:
+                streamed.setdefault(name, []).append(home)
+            if is_upstream:
+                upstream.setdefault(name, []).append(home)
+    return streamed, upstream
+
+
+def _may_relay(index, call: ast.Call) -> bool:
+    """`_proxy`'s shape: `await x.read()` as a `body=`/`text=` argument, or assigned to a name."""
+    awaited = index.parent(call)
+    if type(awaited) is not ast.Await:
+        return False
+    holder = index.parent(awaited)
+    if type(holder) is ast.keyword:
+        return holder.arg in PROXY_BODY_PARAMS
+    return type(holder) is ast.Assign and len(holder.targets) == 1 and type(holder.targets[0]) is ast.Name
