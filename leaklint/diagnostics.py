@@ -85,6 +85,7 @@ class Finding:
     node: cst.CSTNode
     fix: Optional[Fix] = None
     top: Optional[cst.CSTNode] = None  # the top-level statement being walked, if any
+    member: Optional[cst.CSTNode] = None  # and the statement of its class body, if a class
 
 
 @dataclass(frozen=True)

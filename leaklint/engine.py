@@ -276,7 +276,10 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
             parse_text = sieve.sliced_text(text, tree, kept)
     # where each top-level statement starts, for positions; the tree itself can go
     # before libcst's is built
-    starts = [stmt.lineno for stmt in tree.body] if tree is not None else None
+    starts = None
+    if tree is not None:  # and where the statements of each top-level class's body start
+        starts = [(stmt.lineno, [s.lineno for s in stmt.body] if type(stmt) is ast.ClassDef else None)
+                  for stmt in tree.body]
     tree = None
     try:
         module = cst.parse_module(parse_text)
@@ -355,11 +358,10 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
 
 def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Module,
                     enabled: frozenset, file_codes: Optional[frozenset],
-                    starts: Optional[List[int]] = None) -> List[Diagnostic]:
+                    starts: Optional[list] = None) -> List[Diagnostic]:
     positions = None
     if starts is not None and PARTIAL_POSITIONS:
-        positions = run_deep(positions_in_statements, module, [f.node for f in findings],
-                             [f.top for f in findings], starts)
+        positions = run_deep(positions_in_statements, module, findings, starts)
     if positions is None:
         positions = run_deep(compute_positions, module)
     lines = source.text.splitlines()

@@ -50,6 +50,7 @@ class Need:
     scope: str = UNIT
     names: FrozenSet[str] = field(default_factory=frozenset)
     when: Optional[ast.AST] = None
+    also: Tuple[ast.AST, ...] = ()  # other places whose units it needs (methods that set `self.x`)
 
 
 def terminal(expr: ast.AST) -> Optional[str]:
@@ -88,6 +89,7 @@ class AstFile:
         self._aliases: Optional[FrozenSet[str]] = None
         self._origins: Optional[Dict[str, FrozenSet[str]]] = None
         self._derived: Dict[ast.AST, FrozenSet[str]] = {}
+        self._stores: Dict[ast.AST, Dict[str, List[Tuple[ast.AST, ast.AST]]]] = {}
         self._index()
 
     def _index(self) -> None:
@@ -256,6 +258,63 @@ class AstFile:
                     return CLASS
         return UNIT
 
+    def need(self, node: ast.AST, *exprs: Optional[ast.AST], names: FrozenSet[str] = frozenset()) -> Need:
+        """A candidate at `node` whose rule reads what `exprs` hold through
+        analysis.instances (`self._loop` is what the class's methods assign to it): its
+        unit, and in a method of a top-level class the methods that assign the `self`
+        attributes it may read, followed through `self.a = self.b`. The whole class when
+        that cannot be told (a nested class, no expressions)."""
+        found = self._method(node)
+        if found is None:
+            return Need(node, UNIT, names)
+        if self.around(node, *exprs) == UNIT:
+            return Need(node, UNIT, names)
+        method, owner = found
+        if self.parents.get(owner) is not self.tree:
+            return Need(node, CLASS, names)
+        wanted = _self_attributes(exprs)
+        derived = self.self_derived(method)
+        if any(type(n) is ast.Name and n.id in derived and n.id not in _HOLDERS  # type: ignore[attr-defined]
+               for e in exprs if e is not None for n in ast.walk(e)):
+            wanted |= _self_attributes([method])  # `loop = self._loop; loop.create_task(...)`
+        stores = self._self_stores(owner)
+        members: Set[ast.AST] = set()
+        todo = list(wanted)
+        while todo:
+            attr = todo.pop()
+            for member, value in stores.get(attr, ()):
+                members.add(member)
+                more = _self_attributes([value])
+                if any(type(n) is ast.Name and n.id not in _HOLDERS for n in ast.walk(value)):
+                    more |= _self_attributes([member])  # a value through the method's own names
+                for name in more - wanted:
+                    wanted.add(name)
+                    todo.append(name)
+        return Need(node, UNIT, names, also=tuple(members))
+
+    def _self_stores(self, owner: ast.ClassDef) -> Dict[str, List[Tuple[ast.AST, ast.AST]]]:
+        """`self.x = value` (and annotated) in the methods of `owner`: x -> (method, value)."""
+        memo = self._stores.get(owner)
+        if memo is None:
+            memo = self._stores[owner] = {}
+            for member in owner.body:
+                if not isinstance(member, _DEFS):
+                    continue
+                for sub in ast.walk(member):
+                    kind = type(sub)
+                    if kind is ast.Assign:
+                        targets, value = sub.targets, sub.value  # type: ignore[attr-defined]
+                    elif kind is ast.AnnAssign and sub.value is not None:  # type: ignore[attr-defined]
+                        targets, value = [sub.target], sub.value  # type: ignore[attr-defined]
+                    else:
+                        continue
+                    for target in targets:
+                        for part in ast.walk(target):
+                            if (type(part) is ast.Attribute and type(part.value) is ast.Name  # type: ignore[attr-defined]
+                                    and part.value.id in _HOLDERS):  # type: ignore[attr-defined]
+                                memo.setdefault(part.attr, []).append((member, value))  # type: ignore[attr-defined]
+        return memo
+
     def self_derived(self, function: ast.AST) -> FrozenSet[str]:
         """`self`, `cls`, and the names `function` binds to values that mention them,
         directly or through each other."""
@@ -299,6 +358,18 @@ class AstFile:
                 return node
             node = parent
         return node
+
+
+def _self_attributes(exprs: Iterable[Optional[ast.AST]]) -> Set[str]:
+    """x of every `self.x` / `cls.x` under `exprs`."""
+    found: Set[str] = set()
+    for expr in exprs:
+        if expr is None:
+            continue
+        for sub in ast.walk(expr):
+            if type(sub) is ast.Attribute and type(sub.value) is ast.Name and sub.value.id in _HOLDERS:  # type: ignore[attr-defined]
+                found.add(sub.attr)  # type: ignore[attr-defined]
+    return found
 
 
 def identifiers(node: ast.AST) -> FrozenSet[str]:
@@ -361,6 +432,8 @@ class _Plan:
         if self.whole_file:
             return
         self._place(need.node, need.scope, index)
+        for node in need.also:
+            self._place(node, UNIT, index)
         for name in need.names:
             for node, owner in self.defined().get(name, ()):
                 if owner is None:
@@ -424,7 +497,7 @@ class _Plan:
                 return
             self.pending = waiting
             for need in ready:
-                self.add(Need(need.node, need.scope, need.names), index)
+                self.add(Need(need.node, need.scope, need.names, also=need.also), index)
 
 
 class _Whole:

@@ -89,39 +89,74 @@ def compute_positions(module: cst.Module) -> Dict[cst.CSTNode, Range]:
     }
 
 
-def positions_in_statements(module: cst.Module, nodes: Sequence[cst.CSTNode],
-                            tops: Sequence[Optional[cst.CSTNode]], starts: List[int]) -> Optional[Dict[cst.CSTNode, Range]]:
-    """The ranges of `nodes`, each found in its top-level statement in `tops` alone,
-    placed by where CPython's tree says that statement starts (`starts`: the line of each
-    statement of the ast's module body). A codegen of a few statements instead of the
-    whole module. None when it cannot tell (a node outside its statement, a statement
-    the two trees do not line up on): then the caller codegens the whole module."""
-    if CodegenState is None or not nodes or any(top is None for top in tops):
+def positions_in_statements(module: cst.Module, findings: Sequence, starts: list) -> Optional[Dict[cst.CSTNode, Range]]:
+    """The ranges of the findings' nodes, each found by a codegen of the statement it
+    was reported in alone -- of the module, or of a top-level class's body -- placed by
+    where CPython's tree says that statement starts. `starts`: for each statement of
+    the ast's module body, (its line, the lines of its body's statements if a class).
+    None when it cannot tell (a finding outside any statement, a node outside its own,
+    trees that do not line up): then the caller codegens the whole module."""
+    if CodegenState is None or not findings:
         return None
-    index_of: Dict[cst.CSTNode, int] = {}
-    count = 0  # the ast splits `a; b` into two statements, libcst keeps one line
-    for statement in module.body:
-        index_of[statement] = count
-        count += len(statement.body) if type(statement) is cst.SimpleStatementLine else 1
-    if count != len(starts):
+    top_lines = _statement_lines(module.body, [line for line, _ in starts])
+    if top_lines is None:
         return None
     found: Dict[cst.CSTNode, Range] = {}
     done: Dict[cst.CSTNode, Dict[cst.CSTNode, Range]] = {}
-    for node, top in zip(nodes, tops):
-        ranges = done.get(top)  # type: ignore[arg-type]
-        if ranges is None:
-            if top not in index_of:
-                return None
-            state = _PositionState(module)
-            top._codegen(state)  # type: ignore[union-attr]
-            own = state.positions.get(top)  # type: ignore[arg-type]
-            if own is None:
-                return None
-            shift = starts[index_of[top]] - own[0][0]  # type: ignore[index]
-            ranges = done[top] = {  # type: ignore[index]
-                n: ((a + shift, b), (c + shift, d)) for n, ((a, b), (c, d)) in state.positions.items()
-            }
-        if node not in ranges:
+    for finding in findings:
+        top, member = finding.top, finding.member
+        if top is None or top not in top_lines:
             return None
-        found[node] = ranges[node]
+        statement, line, indent = top, top_lines[top], None
+        if member is not None:
+            members = starts[_index_of(module.body, top)][1]
+            body = top.body  # type: ignore[union-attr]
+            lines = _statement_lines(body.body, members) if members is not None else None
+            if lines is not None and member in lines:
+                statement, line = member, lines[member]
+                indent = module.default_indent if body.indent is None else body.indent
+        ranges = done.get(statement)
+        if ranges is None:
+            ranges = done[statement] = _placed(module, statement, line, indent)
+            if ranges is None:
+                return None
+        if finding.node not in ranges:
+            return None
+        found[finding.node] = ranges[finding.node]
     return found
+
+
+def _index_of(body: Sequence[cst.CSTNode], node: cst.CSTNode) -> int:
+    """The position in the ast's statement list of `node` of libcst's `body`."""
+    count = 0
+    for statement in body:
+        if statement is node:
+            return count
+        count += len(statement.body) if type(statement) is cst.SimpleStatementLine else 1  # type: ignore[attr-defined]
+    raise ValueError("not in body")
+
+
+def _statement_lines(body: Sequence[cst.CSTNode], lines: List[int]) -> Optional[Dict[cst.CSTNode, int]]:
+    """libcst's statements of a body, each with the line the ast gives its first
+    statement; None when the counts differ (the ast splits `a; b`, libcst does not)."""
+    out: Dict[cst.CSTNode, int] = {}
+    count = 0
+    for statement in body:
+        if count >= len(lines):
+            return None
+        out[statement] = lines[count]
+        count += len(statement.body) if type(statement) is cst.SimpleStatementLine else 1  # type: ignore[attr-defined]
+    return out if count == len(lines) else None
+
+
+def _placed(module: cst.Module, statement: cst.CSTNode, line: int,
+            indent: Optional[str]) -> Optional[Dict[cst.CSTNode, Range]]:
+    state = _PositionState(module)
+    if indent is not None:  # a class body's statement: indented as in its block
+        state.increase_indent(indent)
+    statement._codegen(state)
+    own = state.positions.get(statement)
+    if own is None:
+        return None
+    shift = line - own[0][0]
+    return {n: ((a + shift, b), (c + shift, d)) for n, ((a, b), (c, d)) in state.positions.items()}

@@ -8,7 +8,7 @@ from typing import FrozenSet, Iterator, List, Sequence
 
 from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
 from leaklint.knowledge import spawns as api
-from leaklint.sieve import CLASS, COMPREHENSIONS, FUNCTIONS, UNIT, AstFile, Need, identifiers
+from leaklint.sieve import COMPREHENSIONS, FUNCTIONS, AstFile, Need, identifiers
 
 SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
 _WITH = (ast.With, ast.AsyncWith)
@@ -48,10 +48,11 @@ def loops_around(index: AstFile, node: ast.AST) -> Iterator[ast.AST]:
 
 
 def spawn_need(index: AstFile, call: ast.Call) -> Need:
-    """A spawn at `call` in a loop: its unit, or its class when what the rule reads may
-    come from `self` -- the receiver (`self._tg.create_task`), the work (`self.handle`),
-    a loop's iterable (`self._consumer`) or a `with` in a loop (`async with self._sem`)
-    -- and every definition the call names, whose own `async with sem:` would bound it."""
+    """A spawn at `call` in a loop: its unit, and what the rule reads there that may come
+    from `self` -- the receiver (`self._tg.create_task`), a loop's iterable
+    (`self._consumer`), a `with` in a loop (`async with self._sem`), the work method's
+    own limiter -- and every definition the call names, whose `async with sem:` would
+    bound it."""
     exprs: List[ast.AST] = [call]
     for loop in loops_around(index, call):
         iterable = getattr(loop, "iter", None)
@@ -60,27 +61,26 @@ def spawn_need(index: AstFile, call: ast.Call) -> Need:
         for node in ast.walk(loop):
             if isinstance(node, _WITH):
                 exprs.extend(item.context_expr for item in node.items)  # type: ignore[attr-defined]
-    return Need(call, index.around(call, *exprs), identifiers(call))
+    names = identifiers(call)
+    return index.need(call, *exprs, *_methods_named(index, call, names), names=names)
 
 
 def fan_out_need(index: AstFile, call: ast.Call, work: Sequence[ast.AST]) -> Need:
     """A fan-out at `call` over `work` (the call itself and what it is given elsewhere):
-    its unit, or its class when the work is a method (`self.fetch`) or a spawn whose
-    receiver may come from `self`; and every definition the work names."""
+    its unit, what the work's spawns and the work methods' limiters read from `self`,
+    and every definition the work names."""
     exprs = [call, *work]
     names: FrozenSet[str] = frozenset().union(*(identifiers(e) for e in exprs))
-    scope = UNIT
-    if index.method_class(call) is not None:
-        for expr in exprs:
-            for node in ast.walk(expr):
-                if type(node) is ast.Name and node.id in ("self", "cls"):
-                    scope = CLASS
-                elif (type(node) is ast.Call and type(node.func) is ast.Attribute
-                      and node.func.attr in SPAWN_LABELS and index.around(node, node.func.value) == CLASS):
-                    scope = CLASS
-            if scope == CLASS:
-                break
-    return Need(call, scope, names)
+    return index.need(call, *exprs, *_methods_named(index, call, names), names=names)
+
+
+def _methods_named(index: AstFile, node: ast.AST, names: FrozenSet[str]) -> List[ast.AST]:
+    """The methods of the class around `node` with one of `names`: a `self.handle` work
+    function, whose `async with self._sem` is judged by what the class assigns."""
+    owner = index.method_class(node)
+    if owner is None:
+        return []
+    return [m for m in owner.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in names]
 
 
 def holds_with(index: AstFile, names: FrozenSet[str]) -> bool:

@@ -78,9 +78,17 @@ def _by_name(knowledge) -> Dict[str, List]:
 
 def live_names(index) -> FrozenSet[str]:
     text = index.text
+    present: Dict[str, bool] = {}  # each word searched for once per file, not once per spec
+
+    def holds(word: str) -> bool:
+        found = present.get(word)
+        if found is None:
+            found = present[word] = word in text
+        return found
+
     live = set()
     for name, specs in _by_name(index.knowledge).items():
-        if any(all(any(word in text for word in group) for group in groups) for groups, _ in specs):
+        if any(all(any(holds(word) for word in group) for group in groups) for groups, _ in specs):
             live.add(name)
     return frozenset(live)
 

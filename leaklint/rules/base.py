@@ -55,5 +55,8 @@ class Rule:
 
     def report(self, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
         stack = self.ctx.stack
-        top = stack[1] if len(stack) > 1 else None  # where positions can be found cheaply
-        self.ctx.findings.append(Finding(self.code, message, node, fix, top))
+        # where positions can be found cheaply: the statement of the module or of a
+        # top-level class body being walked
+        top = stack[1] if len(stack) > 1 else None
+        member = stack[3] if len(stack) > 3 and type(top) is cst.ClassDef and stack[2] is top.body else None
+        self.ctx.findings.append(Finding(self.code, message, node, fix, top, member))

@@ -14,7 +14,7 @@ from leaklint.knowledge import last_component
 from leaklint.knowledge.limits import LIMIT_ATTRIBUTES, SHARED_BOUNDS, UNBOUNDED_DEFAULTS
 from leaklint.knowledge.specs import LimitParam
 from leaklint.rules.base import Rule
-from leaklint.sieve import Need, bounded_literal, terminal
+from leaklint.sieve import bounded_literal, terminal
 
 
 class UnboundedConcurrencyLimit(Rule):
@@ -89,12 +89,12 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
                 # constants resolve through module statements (always kept); `broker.subscriber`
                 # is judged by what built the receiver, which may be `self.broker`: its class
                 receiver = call.func.value if type(call.func) is ast.Attribute else call.func
-                yield Need(call, index.around(call, receiver))
+                yield index.need(call, receiver)
         for target in index.of(ast.Attribute):
             if target.attr in LIMIT_ATTRIBUTES and type(target.ctx) is ast.Store:
                 statement = index.parent(target)
                 if type(statement) is ast.Assign and not bounded_literal(statement.value, threshold):
-                    yield Need(target, index.around(target, target.value))
+                    yield index.need(target, target.value)
 
     def visit_Call(self, node: cst.Call) -> None:
         specs = self._specs(node)

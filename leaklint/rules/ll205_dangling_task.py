@@ -13,7 +13,6 @@ from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import last_component
 from leaklint.knowledge.tasks import CALLBACK_REGISTRARS
 from leaklint.rules.base import Rule
-from leaklint.sieve import Need
 
 
 class DanglingTask(Rule):
@@ -75,7 +74,7 @@ so is a lambda that starts a task handed to a callback API that drops its result
                 func = call.func
                 plain = type(func) is ast.Attribute and func.attr in factories and type(func.value) is ast.Name
                 # `asyncio.create_task(...)` needs its imports; `self._loop.create_task(...)` its class
-                yield Need(call, index.around(call, func.value if plain else func))
+                yield index.need(call, func.value if plain else func)
 
     def visit_Expr(self, node: cst.Expr) -> None:
         call = node.value
