@@ -262,6 +262,7 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         _report_syntax_error(result, source, settings, cpython_error, file_codes)
         return result
     parse_text = text
+    line_map: Optional[List[int]] = None  # a slice's lines -> the file's
     aliases = None
     if tree is not None and rules and SIEVE and not source.is_notebook:
         try:
@@ -273,7 +274,7 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         if kept is None:
             return result  # no rule has a candidate here: libcst is not needed
         if not whole:
-            parse_text = sieve.sliced_text(text, tree, kept)
+            parse_text, line_map = sieve.slice_text(text, tree, kept)
     # where each top-level statement starts, for positions; the tree itself can go
     # before libcst's is built
     starts = None
@@ -305,7 +306,7 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         _walk(module, ctx, _Dispatch(instances))
         if not ctx.findings:
             return result
-        result.diagnostics = _to_diagnostics(ctx.findings, source, module, enabled, file_codes, starts)
+        result.diagnostics = _to_diagnostics(ctx.findings, source, module, enabled, file_codes, starts, line_map)
     except RecursionError:  # libcst's codegen recurses; CPython-legal nesting can exceed it
         result.diagnostics = []
         _parse_error(result, source, settings, 1, 1, "too deeply nested to analyse", file_codes)
@@ -358,12 +359,16 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
 
 def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Module,
                     enabled: frozenset, file_codes: Optional[frozenset],
-                    starts: Optional[list] = None) -> List[Diagnostic]:
+                    starts: Optional[list] = None, line_map: Optional[List[int]] = None) -> List[Diagnostic]:
     positions = None
-    if starts is not None and PARTIAL_POSITIONS:
+    if starts is not None and PARTIAL_POSITIONS:  # placed by the ast: the file's own lines
         positions = run_deep(positions_in_statements, module, findings, starts)
     if positions is None:
         positions = run_deep(compute_positions, module)
+        if line_map is not None:  # a slice's lines: back to the file's
+            last = len(line_map)
+            positions = {node: ((line_map[min(a, last) - 1], b), (line_map[min(c, last) - 1], d))
+                         for node, ((a, b), (c, d)) in positions.items()}
     lines = source.text.splitlines()
     names = {code: rule.name for code, rule in rules_by_code().items()}
     seen = set()

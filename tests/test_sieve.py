@@ -68,17 +68,26 @@ def test_the_sieve_changes_no_finding_in_the_examples_and_a_real_corpus(unsieved
             skipped += 1
         elif not kept.whole_file:
             sliced += 1
-            _assert_a_faithful_slice(text, sieve.sliced_text(text, tree, kept))
+            _assert_a_faithful_slice(text, *sieve.slice_text(text, tree, kept))
     # the sieve is exercised both ways, not vacuous
     assert skipped > 10 and sliced > 10, (skipped, sliced)
 
 
-def _assert_a_faithful_slice(text, sliced):
-    before, after = text.splitlines(), sliced.splitlines()
-    assert len(after) == len(before)
-    for old, new in zip(before, after):
-        # a line is kept as it was, blanked, or a stub on a definition's own line
-        assert new in (old, "") or new.lstrip().startswith(("def ", "class ")) and new.endswith(": pass"), (old, new)
+def _lines(text):
+    return sieve._LINE.findall(text)  # Python's line breaks, not str.splitlines'
+
+
+def _assert_a_faithful_slice(text, sliced, line_map):
+    if line_map is None:  # nothing to cut
+        assert sliced == text
+        return
+    before, after = _lines(text), _lines(sliced)
+    assert len(after) == len(line_map) <= len(before)
+    assert line_map == sorted(set(line_map))  # in order, each line once
+    for new, number in zip(after, line_map):
+        old = before[number - 1]
+        # a line kept as it was, or a stub on a definition's own line
+        assert new == old or new.lstrip().startswith(("def ", "class ")) and new.rstrip().endswith(": pass"), (old, new)
     ast.parse(sliced)
 
 
@@ -191,43 +200,59 @@ def test_what_a_candidate_depends_on_is_kept(name, unsieved):
     assert _key(lint_source(source, "m.py", EVERY_RULE)) == unsieved(lint_source, source, "m.py", EVERY_RULE)
 
 
-def test_a_slice_keeps_every_line_in_place():
-    source = textwrap.dedent("""\
-        import asyncio
-        X = 1
+SLICED = '''\
+import asyncio
+X = 1
 
-        @decorator(
-            arg=1,
-        )
-        async def dropped(a,
-                          b):
-            '''a docstring
-            over lines'''
-            return a
+@decorator(
+    arg=1,
+)
+async def dropped(a,
+                  b):
+    """a docstring
+    over lines"""
+    return a
 
-        class Kept:
-            attr = 2
+class Kept:
+    attr = 2
 
-            @property
-            def dropped_method(self):
-                return 3
+    @property
+    def dropped_method(self):
+        return 3
 
-            async def start(self):
-                asyncio.create_task(work())
+    async def start(self):
+        asyncio.create_task(work())
 
-        def one_liner(): return 4
-        """).replace("\n", "\r\n")
+def one_liner(): return 4
+'''
+
+
+def test_a_slice_keeps_whole_lines_and_says_where_each_came_from():
+    source = SLICED.replace("\n", "\r\n")
     tree, kept = _plan(source)
-    sliced = sieve.sliced_text(source, tree, kept)
-    assert sliced.count("\r\n") == source.count("\r\n")
+    sliced, line_map = sieve.slice_text(source, tree, kept)
     lines = sliced.split("\r\n")
-    assert lines[6] == "def dropped(): pass"  # on its `def` line; decorators blanked
-    assert lines[3:6] == ["", "", ""] and lines[7:11] == ["", "", "", ""]
-    assert lines[12:14] == ["class Kept:", "    attr = 2"]
-    assert lines[16] == "    def dropped_method(): pass" and lines[15] == ""
-    assert lines[19:21] == source.split("\r\n")[19:21]  # the candidate's method, as it was
-    assert lines[22] == "def one_liner(): pass"
+    assert lines[:4] == ["import asyncio", "X = 1", "", "def dropped(): pass"]  # decorators cut too
+    assert line_map[3] == 7  # the stub stands for the `def` line
+    assert lines[4:8] == ["", "class Kept:", "    attr = 2", ""]
+    assert lines[8] == "    def dropped_method(): pass" and line_map[8] == 17
+    assert lines[9:12] == ["", "    async def start(self):", "        asyncio.create_task(work())"]
+    assert line_map[10:12] == [20, 21]
+    assert lines[12:14] == ["", "def one_liner(): pass"]
+    assert "\n" not in sliced.replace("\r\n", "")  # the file's own line ends
     ast.parse(sliced)
+
+
+def test_a_form_feed_is_no_line_break_for_the_slice(unsieved):
+    # str.splitlines would split at the form feed and put every later line out of step
+    source = ("import asyncio\n\x0c\ndef dropped():\n    x = '\x0c'\n    return x\n\n"
+              "async def main():\n    asyncio.create_task(work())\n")
+    tree, kept = _plan(source)
+    sliced, line_map = sieve.slice_text(source, tree, kept)
+    assert "def dropped(): pass" in sliced and line_map[-1] == 8
+    found = lint_source(source, "m.py", EVERY_RULE)
+    assert [(d.code, d.line) for d in found.diagnostics] == [("LL205", 8)]
+    assert _key(found) == unsieved(lint_source, source, "m.py", EVERY_RULE)
 
 
 def test_the_fix_engine_gets_the_whole_module():

@@ -188,6 +188,19 @@ def _stored(function: ast.AST) -> FrozenSet[str]:
     return hit
 
 
+def need(index, site: Site) -> Need:
+    """The unit of `site`; when its receiver may come from `self` (see `scope`), the
+    methods that assign the `self` attributes it, or the functions around it, read
+    (receiver_class follows self_attribute_values), rather than the whole class."""
+    if scope(index, site) == UNIT:
+        return Need(site.node, UNIT)
+    exprs = [site.func]
+    for up in index.ancestors(site.node):
+        if isinstance(up, _FUNCTIONS):
+            exprs.append(up)  # a name they bind may hold `self.x`
+    return index.need(site.node, *exprs)
+
+
 # --- what the rules add --------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ from leaklint.analysis import sieve_ll3 as ll3
 from leaklint.analysis import subscribing as subs
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.rules.subscription_rule import SubscriptionRule
-from leaklint.sieve import Need
 
 
 class DuplicateSubscription(SubscriptionRule):
@@ -66,7 +65,7 @@ another branch of an `if` or `try`)."""
     def candidates(cls, index):
         for site in ll3.repeated(index):
             # identity reads the receiver's class (`self.x`: CLASS), names in scope and constants
-            yield Need(site.node, ll3.scope(index, site))
+            yield ll3.need(index, site)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)

@@ -75,7 +75,7 @@ reconnect loop whose inner loop consumes: those replace, not add."""
             if type(site.frame) is ast.ClassDef:
                 yield Need(site.node, CLASS)  # `undo_calls` walks the whole class body
                 continue
-            yield Need(site.node, ll3.scope(index, site))
+            yield ll3.need(index, site)
             if site.frame is index.tree:
                 undone |= site.names
         # at module level, `undo_calls` walks the whole module: keep whatever may undo it

@@ -12,7 +12,6 @@ from leaklint.analysis.scopes import Scope, qualified_name
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import subscriptions as table
 from leaklint.rules.subscription_rule import SubscriptionRule
-from leaklint.sieve import Need
 
 
 class SubscriptionPerCall(SubscriptionRule):
@@ -60,7 +59,7 @@ object given again to a logger or a signal)."""
         for site in ll3.sites(index):
             # the handler's decorators and body are in its unit; `self.x` receivers need CLASS
             if ll3.is_handler(index, site.frame):
-                yield Need(site.node, ll3.scope(index, site))
+                yield ll3.need(index, site)
 
     def check(self, sub: subs.Subscription) -> None:
         function = self.ctx.stack[sub.frame]
