@@ -91,6 +91,7 @@ class AstFile:
         self._origins: Optional[Dict[str, FrozenSet[str]]] = None
         self._derived: Dict[ast.AST, FrozenSet[str]] = {}
         self._stores: Dict[ast.AST, Dict[str, List[Tuple[ast.AST, ast.AST]]]] = {}
+        self._summaries: Dict[ast.AST, Summary] = {}
         self._index()
 
     def _index(self) -> None:
@@ -254,9 +255,8 @@ class AstFile:
                 if expr.id in derived:  # type: ignore[attr-defined]
                     return CLASS
                 continue
-            for sub in ast.walk(expr):
-                if type(sub) is ast.Name and sub.id in derived:  # type: ignore[attr-defined]
-                    return CLASS
+            if not self.summary(expr).names.isdisjoint(derived):
+                return CLASS
         return UNIT
 
     def need(self, node: ast.AST, *exprs: Optional[ast.AST], names: FrozenSet[str] = frozenset()) -> Need:
@@ -273,11 +273,11 @@ class AstFile:
         method, owner = found
         if self.parents.get(owner) is not self.tree:
             return Need(node, CLASS, names)
-        wanted = _self_attributes(exprs)
-        derived = self.self_derived(method)
-        if any(type(n) is ast.Name and n.id in derived and n.id not in _HOLDERS  # type: ignore[attr-defined]
-               for e in exprs if e is not None for n in ast.walk(e)):
-            wanted |= _self_attributes([method])  # `loop = self._loop; loop.create_task(...)`
+        summaries = [self.summary(e) for e in exprs if e is not None]
+        wanted: Set[str] = set().union(*(s.held for s in summaries))
+        locals_ = self.self_derived(method) - _HOLDERS
+        if any(not s.names.isdisjoint(locals_) for s in summaries):
+            wanted |= self.summary(method).held  # `loop = self._loop; loop.create_task(...)`
         stores = self._self_stores(owner)
         members: Set[ast.AST] = set()
         todo = list(wanted)
@@ -285,13 +285,39 @@ class AstFile:
             attr = todo.pop()
             for member, value in stores.get(attr, ()):
                 members.add(member)
-                more = _self_attributes([value])
-                if any(type(n) is ast.Name and n.id not in _HOLDERS for n in ast.walk(value)):
-                    more |= _self_attributes([member])  # a value through the method's own names
+                found = self.summary(value)
+                more = set(found.held)
+                if not found.names <= _HOLDERS:
+                    more |= self.summary(member).held  # a value through the method's own names
                 for name in more - wanted:
                     wanted.add(name)
                     todo.append(name)
         return Need(node, UNIT, names, also=tuple(members))
+
+    def summary(self, node: ast.AST) -> "Summary":
+        """The names, attribute names and `self.x` attributes under `node` (memoized:
+        candidate checks ask about the same methods many times)."""
+        found = self._summaries.get(node)
+        if found is None:
+            names: Set[str] = set()
+            attrs: Set[str] = set()
+            held: Set[str] = set()
+            for sub in ast.walk(node):
+                kind = type(sub)
+                if kind is ast.Name:
+                    names.add(sub.id)  # type: ignore[attr-defined]
+                elif kind is ast.Attribute:
+                    attrs.add(sub.attr)  # type: ignore[attr-defined]
+                    value = sub.value  # type: ignore[attr-defined]
+                    if type(value) is ast.Name and value.id in _HOLDERS:
+                        held.add(sub.attr)  # type: ignore[attr-defined]
+            found = self._summaries[node] = Summary(frozenset(names), frozenset(attrs), frozenset(held))
+        return found
+
+    def identifiers(self, node: ast.AST) -> FrozenSet[str]:
+        """Every name and attribute name under `node` (see the function `identifiers`)."""
+        found = self.summary(node)
+        return found.names | found.attrs
 
     def _self_stores(self, owner: ast.ClassDef) -> Dict[str, List[Tuple[ast.AST, ast.AST]]]:
         """`self.x = value` (and annotated) in the methods of `owner`: x -> (method, value)."""
@@ -361,16 +387,11 @@ class AstFile:
         return node
 
 
-def _self_attributes(exprs: Iterable[Optional[ast.AST]]) -> Set[str]:
-    """x of every `self.x` / `cls.x` under `exprs`."""
-    found: Set[str] = set()
-    for expr in exprs:
-        if expr is None:
-            continue
-        for sub in ast.walk(expr):
-            if type(sub) is ast.Attribute and type(sub.value) is ast.Name and sub.value.id in _HOLDERS:  # type: ignore[attr-defined]
-                found.add(sub.attr)  # type: ignore[attr-defined]
-    return found
+@dataclass(frozen=True)
+class Summary:
+    names: FrozenSet[str]  # Name ids
+    attrs: FrozenSet[str]  # attribute names
+    held: FrozenSet[str]  # x of `self.x` / `cls.x`
 
 
 def identifiers(node: ast.AST) -> FrozenSet[str]:

@@ -8,7 +8,7 @@ from typing import FrozenSet, Iterator, List, Sequence
 
 from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
 from leaklint.knowledge import spawns as api
-from leaklint.sieve import COMPREHENSIONS, FUNCTIONS, AstFile, Need, identifiers
+from leaklint.sieve import COMPREHENSIONS, FUNCTIONS, AstFile, Need
 
 SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
 _WITH = (ast.With, ast.AsyncWith)
@@ -61,7 +61,7 @@ def spawn_need(index: AstFile, call: ast.Call) -> Need:
         for node in ast.walk(loop):
             if isinstance(node, _WITH):
                 exprs.extend(item.context_expr for item in node.items)  # type: ignore[attr-defined]
-    names = identifiers(call)
+    names = index.identifiers(call)
     return index.need(call, *exprs, *_methods_named(index, call, names), names=names)
 
 
@@ -70,7 +70,7 @@ def fan_out_need(index: AstFile, call: ast.Call, work: Sequence[ast.AST]) -> Nee
     its unit, what the work's spawns and the work methods' limiters read from `self`,
     and every definition the work names."""
     exprs = [call, *work]
-    names: FrozenSet[str] = frozenset().union(*(identifiers(e) for e in exprs))
+    names: FrozenSet[str] = frozenset().union(*(index.identifiers(e) for e in exprs))
     return index.need(call, *exprs, *_methods_named(index, call, names), names=names)
 
 

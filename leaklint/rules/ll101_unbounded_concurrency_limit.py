@@ -90,10 +90,10 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
                 # is judged by what built the receiver, which may be `self.broker`: its class
                 receiver = call.func.value if type(call.func) is ast.Attribute else call.func
                 yield index.need(call, receiver)
-        for target in index.of(ast.Attribute):
-            if target.attr in LIMIT_ATTRIBUTES and type(target.ctx) is ast.Store:
-                statement = index.parent(target)
-                if type(statement) is ast.Assign and not bounded_literal(statement.value, threshold):
+        for statement in index.of(ast.Assign):  # `limiter.total_tokens = math.inf`
+            for target in statement.targets:
+                if (type(target) is ast.Attribute and target.attr in LIMIT_ATTRIBUTES
+                        and not bounded_literal(statement.value, threshold)):
                     yield index.need(target, target.value)
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -110,7 +110,7 @@ Endless loops (`async for`, `while True`, a consumer) are LL103's."""
             if type(call.func) is ast.Attribute and len(call.args) >= 2:
                 # the receiver must be an executor (maybe `self._pool`); the iterable a
                 # generator function of this module
-                yield index.need(call, call.func.value, names=sieve_ll1.identifiers(call))
+                yield index.need(call, call.func.value, names=index.identifiers(call))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
