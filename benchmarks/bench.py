@@ -142,6 +142,9 @@ def main() -> None:
     files, lines = count(corpus)
     py = sys.executable
     env = dict(os.environ, PYTHONHASHSEED="0", NO_COLOR="1")
+    # as installed tools run: from cached bytecode (an editable install under
+    # PYTHONDONTWRITEBYTECODE would compile leaklint's own modules on every run)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     scratch = Path(tempfile.mkdtemp(prefix="leaklint-bench-"))  # cwd: no pyproject, cache lands here
 
     floor = HERE / "floor.py"
@@ -164,8 +167,7 @@ def main() -> None:
         if extra in TOOLS:
             tool = tool_python(extra)
             command = [str(tool.parent / command[0]), *command[1:]]
-        if extra == "warm":
-            measure(command, scratch, env)  # fill the cache
+        measure(command, scratch, env)  # bytecode written, and for "warm" the cache filled
         times, peaks = [], []
         for _ in range(args.runs):
             seconds, peak = measure(command, scratch, env)

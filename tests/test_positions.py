@@ -61,3 +61,12 @@ def test_positions_from_the_findings_statements_match_the_whole_modules(monkeypa
         assert partial == whole, path
         compared += len(whole)
     assert compared > 100
+
+
+def test_a_finding_in_a_one_line_class_body_is_placed():
+    from leaklint.api import lint_source
+    from leaklint.config import Settings
+
+    source = "import asyncio\n\n\nclass Pool: sem = asyncio.Semaphore(2**63)\n"
+    (found,) = lint_source(source, "m.py", Settings()).diagnostics
+    assert (found.code, found.line, found.column) == ("LL101", 4, 37)

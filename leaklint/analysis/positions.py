@@ -108,9 +108,9 @@ def positions_in_statements(module: cst.Module, findings: Sequence, starts: list
         if top is None or top not in top_lines:
             return None
         statement, line, indent = top, top_lines[top], None
-        if member is not None:
+        body = getattr(top, "body", None)
+        if member is not None and type(body) is cst.IndentedBlock:  # not `class A: x = 1`
             members = starts[_index_of(module.body, top)][1]
-            body = top.body  # type: ignore[union-attr]
             lines = _statement_lines(body.body, members) if members is not None else None
             if lines is not None and member in lines:
                 statement, line = member, lines[member]
