@@ -90,8 +90,9 @@ class AstFile:
         self._aliases: Optional[FrozenSet[str]] = None
         self._origins: Optional[Dict[str, FrozenSet[str]]] = None
         self._derived: Dict[ast.AST, FrozenSet[str]] = {}
-        self._stores: Dict[ast.AST, Dict[str, List[Tuple[ast.AST, ast.AST]]]] = {}
+        self._stores: Optional[Dict[ast.AST, Dict[str, List[Tuple[ast.AST, ast.AST]]]]] = None
         self._summaries: Dict[ast.AST, Summary] = {}
+        self._wanted: Dict[FrozenSet[str], List[ast.Call]] = {}
         self._index()
 
     def _index(self) -> None:
@@ -183,10 +184,14 @@ class AstFile:
                 if label is not None:
                     table.setdefault(label, []).append(call)  # type: ignore[arg-type]
             self._calls = table
-        wanted = set(names)
-        wanted |= {alias for alias, origins in self.alias_origins.items() if not origins.isdisjoint(wanted)}
-        for name in wanted:
-            yield from self._calls.get(name, ())
+        key = names if isinstance(names, frozenset) else frozenset(names)
+        found = self._wanted.get(key)
+        if found is None:  # the rules ask with the same few sets, many times
+            wanted = set(key)
+            wanted |= {alias for alias, origins in self.alias_origins.items() if not origins.isdisjoint(key)}
+            table = self._calls
+            found = self._wanted[key] = [call for name in wanted & table.keys() for call in table[name]]
+        return iter(found)
 
     # --- where a node is ----------------------------------------------------------
 
@@ -321,26 +326,33 @@ class AstFile:
 
     def _self_stores(self, owner: ast.ClassDef) -> Dict[str, List[Tuple[ast.AST, ast.AST]]]:
         """`self.x = value` (and annotated) in the methods of `owner`: x -> (method, value)."""
-        memo = self._stores.get(owner)
-        if memo is None:
-            memo = self._stores[owner] = {}
-            for member in owner.body:
-                if not isinstance(member, _DEFS):
+        if self._stores is None:  # every class's at once, from the stored attributes
+            stores: Dict[ast.AST, Dict[str, List[Tuple[ast.AST, ast.AST]]]] = {}
+            for target in self.by_type.get(ast.Attribute, ()):
+                if (type(target.ctx) is not ast.Store or type(target.value) is not ast.Name  # type: ignore[attr-defined]
+                        or target.value.id not in _HOLDERS):  # type: ignore[attr-defined]
                     continue
-                for sub in ast.walk(member):
-                    kind = type(sub)
-                    if kind is ast.Assign:
-                        targets, value = sub.targets, sub.value  # type: ignore[attr-defined]
-                    elif kind is ast.AnnAssign and sub.value is not None:  # type: ignore[attr-defined]
-                        targets, value = [sub.target], sub.value  # type: ignore[attr-defined]
-                    else:
-                        continue
-                    for target in targets:
-                        for part in ast.walk(target):
-                            if (type(part) is ast.Attribute and type(part.value) is ast.Name  # type: ignore[attr-defined]
-                                    and part.value.id in _HOLDERS):  # type: ignore[attr-defined]
-                                memo.setdefault(part.attr, []).append((member, value))  # type: ignore[attr-defined]
-        return memo
+                statement = target
+                while not isinstance(statement, ast.stmt):  # up to the assignment (through tuples)
+                    statement = self.parents.get(statement)  # type: ignore[assignment]
+                    if statement is None:
+                        break
+                kind = type(statement)
+                if kind is ast.Assign:
+                    value = statement.value  # type: ignore[attr-defined]
+                elif kind is ast.AnnAssign and statement.value is not None:  # type: ignore[attr-defined]
+                    value = statement.value  # type: ignore[attr-defined]
+                else:
+                    continue
+                member = statement
+                for up in self.ancestors(statement):  # the method, then its class
+                    if type(up) is ast.ClassDef:
+                        if isinstance(member, _DEFS) and member in up.body:  # type: ignore[attr-defined]
+                            stores.setdefault(up, {}).setdefault(target.attr, []).append((member, value))  # type: ignore[attr-defined]
+                        break
+                    member = up
+            self._stores = stores
+        return self._stores.get(owner, {})
 
     def self_derived(self, function: ast.AST) -> FrozenSet[str]:
         """`self`, `cls`, and the names `function` binds to values that mention them,

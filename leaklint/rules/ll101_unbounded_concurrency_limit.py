@@ -78,10 +78,8 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
     def candidates(cls, index):
         knowledge = index.knowledge
         threshold = index.settings.huge_threshold
-        by_name: dict = {}
-        for callable_name, specs in knowledge.limits.items():
-            by_name.setdefault(last_component(callable_name), []).extend(specs)
-        for call in index.calls(by_name):
+        by_name = _limits_by_name(knowledge)
+        for call in index.calls(frozenset(by_name)):
             label = terminal(call.func)
             specs = [s for name in {label} | index.alias_origins.get(label, frozenset()) for s in by_name.get(name, ())]
             if any(not bounded_literal(v, threshold, spec.unbounded) for spec in specs
@@ -191,6 +189,20 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
             f"Replace the limit with {limit} (the `default-limit` setting)",
             (Edit(expr, cst.Integer(str(limit))),),
         )
+
+
+_by_name: dict = {}
+
+
+def _limits_by_name(knowledge) -> dict:
+    """The limit rows by the callable's last name, once per knowledge table."""
+    found = _by_name.get(id(knowledge))
+    if found is None or found[0] is not knowledge:
+        table: dict = {}
+        for callable_name, specs in knowledge.limits.items():
+            table.setdefault(last_component(callable_name), []).extend(specs)
+        found = _by_name[id(knowledge)] = (knowledge, table)
+    return found[1]
 
 
 def _given(call: ast.Call, param: str, position) -> list:
