@@ -320,7 +320,8 @@ class AstFile:
         return found
 
     def identifiers(self, node: ast.AST) -> FrozenSet[str]:
-        """Every name and attribute name under `node` (see the function `identifiers`)."""
+        """Every name and attribute name under `node`: what a `Need.names` asks for when
+        the rule may follow any of them to a definition (`partial(self.handle, x)`)."""
         found = self.summary(node)
         return found.names | found.attrs
 
@@ -406,17 +407,13 @@ class Summary:
     held: FrozenSet[str]  # x of `self.x` / `cls.x`
 
 
-def identifiers(node: ast.AST) -> FrozenSet[str]:
-    """Every name and attribute name under `node`: what a `Need.names` asks for when the
-    rule may follow any of them to a definition (`partial(self.handle, x)`)."""
-    found: Set[str] = set()
-    for sub in ast.walk(node):
-        kind = type(sub)
-        if kind is ast.Name:
-            found.add(sub.id)  # type: ignore[attr-defined]
-        elif kind is ast.Attribute:
-            found.add(sub.attr)  # type: ignore[attr-defined]
-    return frozenset(found)
+def single_target(statement: ast.AST) -> Optional[ast.AST]:
+    """The one target of `x = ...` or `x: T = ...`; None for other statements."""
+    if type(statement) is ast.Assign and len(statement.targets) == 1:  # type: ignore[attr-defined]
+        return statement.targets[0]  # type: ignore[attr-defined]
+    if type(statement) is ast.AnnAssign:
+        return statement.target  # type: ignore[attr-defined]
+    return None
 
 
 def bounded_literal(expr: ast.AST, threshold: int, sentinels: Iterable[object] = ()) -> bool:

@@ -19,7 +19,7 @@ import enum
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -753,12 +753,14 @@ class AttributeUses:
 
 
 
-def related_classes(cls: cst.ClassDef, bases: Dict[cst.ClassDef, Tuple[str, ...]]) -> Set[cst.ClassDef]:
+def related_classes(cls: Any, bases: Dict[Any, Tuple[str, ...]],
+                    name_of: Callable[[Any], str] = lambda c: c.name.value) -> Set[Any]:
     """`cls`, its bases and its subclasses among `bases` (every class of the module,
-    with the names of its bases): code there may manage `cls`'s attributes."""
-    by_name: Dict[str, List[cst.ClassDef]] = {}
+    with the names of its bases): code there may manage `cls`'s attributes. Classes are
+    libcst's, or (with `name_of`) CPython's, for the sieve's candidate checks."""
+    by_name: Dict[str, List[Any]] = {}
     for other in bases:
-        by_name.setdefault(other.name.value, []).append(other)
+        by_name.setdefault(name_of(other), []).append(other)
     related = {cls}
     changed = True
     while changed:
@@ -766,7 +768,7 @@ def related_classes(cls: cst.ClassDef, bases: Dict[cst.ClassDef, Tuple[str, ...]
         for other, names in bases.items():
             if other in related:
                 new = {c for b in names for c in by_name.get(b, ())} - related
-            elif any(c.name.value in names for c in related):
+            elif any(name_of(c) in names for c in related):
                 new = {other}
             else:
                 continue

@@ -144,24 +144,7 @@ def related_classes(index: "AstFile", cls: ast.AST) -> Set[ast.AST]:
             if type(base) is ast.Name:
                 names.append(base.id)  # type: ignore[attr-defined]
         bases[node] = tuple(names)
-    by_name: Dict[str, List[ast.AST]] = {}
-    for other in bases:
-        by_name.setdefault(other.name, []).append(other)  # type: ignore[attr-defined]
-    related = {cls}
-    changed = True
-    while changed:
-        changed = False
-        for other, names in bases.items():
-            if other in related:
-                new = {c for b in names for c in by_name.get(b, ())} - related
-            elif any(c.name in names for c in related):  # type: ignore[attr-defined]
-                new = {other}
-            else:
-                continue
-            if new:
-                related |= new
-                changed = True
-    return related
+    return flow.related_classes(cls, bases, name_of=lambda c: c.name)  # type: ignore[attr-defined]
 
 
 def _stored(index: "AstFile", node: ast.AST) -> bool:

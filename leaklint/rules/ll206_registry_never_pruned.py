@@ -16,7 +16,7 @@ from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import last_component
 from leaklint.knowledge import tasks as table
 from leaklint.rules.base import Rule
-from leaklint.sieve import FUNCTIONS, UNIT, Need, terminal
+from leaklint.sieve import FUNCTIONS, UNIT, Need, single_target, terminal
 
 _ADDERS = frozenset(table.COLLECTION_ADDERS)
 _REMOVERS = frozenset(table.COLLECTION_REMOVERS)
@@ -532,13 +532,7 @@ class _Producers:
         if self._bound is None:
             self._bound = {}
             for call in self.index.calls(_FUTURE_METHODS | _FACTORY_NAMES):
-                parent = self.index.parent(call)
-                if type(parent) is ast.Assign and len(parent.targets) == 1:
-                    target = parent.targets[0]
-                elif type(parent) is ast.AnnAssign:
-                    target = parent.target
-                else:
-                    continue
+                target = single_target(self.index.parent(call))
                 if type(target) is ast.Name:
                     owner = sieve_ll2.enclosing_def(self.index, call)
                     self._bound.setdefault(owner, set()).add(target.id)  # type: ignore[arg-type]

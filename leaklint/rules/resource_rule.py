@@ -10,7 +10,7 @@ import libcst as cst
 from leaklint.analysis import resources as flow
 from leaklint.analysis import sieve_ll2
 from leaklint.rules.base import Rule
-from leaklint.sieve import UNIT, Need
+from leaklint.sieve import UNIT, Need, single_target
 
 
 class ResourceRule(Rule):
@@ -24,11 +24,8 @@ class ResourceRule(Rule):
     def candidates(cls, index):
         # LL201/LL202: `name = <resource>` in a def; its fate is decided within that def
         for call, expr, holder in sieve_ll2.creations(index):
-            if type(holder) is ast.Assign and len(holder.targets) == 1:
-                target = holder.targets[0]
-            elif type(holder) is ast.AnnAssign:
-                target = holder.target
-            else:
+            target = single_target(holder)
+            if target is None:
                 continue
             function = index.function(call)
             if type(target) is not ast.Name or function is None or type(function) is ast.Lambda:
