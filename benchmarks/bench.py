@@ -86,10 +86,9 @@ def past_prefilter(corpus: Path) -> tuple:
     """Files (and lines) that hold a trigger word of the default rules, which leaklint
     parses with `ast`; and the files and non-blank lines the sieve then gives libcst
     (see leaklint/sieve.py). The rest it only reads."""
-    import ast
-
     sys.path.insert(0, str(REPO))
-    from leaklint import sieve
+    from sieve_check import libcst_lines  # beside this script
+
     from leaklint.config import Settings
     from leaklint.engine import selected_rules, trigger_pattern
 
@@ -105,15 +104,10 @@ def past_prefilter(corpus: Path) -> tuple:
                 if pattern is None or pattern.search(text):
                     files += 1
                     lines += text.count("\n")
-                    try:
-                        tree = ast.parse(text)
-                    except (SyntaxError, ValueError, RecursionError, MemoryError):
-                        continue
-                    kept = sieve.plan(rules, sieve.AstFile(tree, text, settings, settings.knowledge()))
-                    if kept is not None:
+                    sliced = libcst_lines(text, rules, settings)
+                    if sliced is not None:
                         sieved_files += 1
-                        sliced = sieve.sliced_text(text, tree, kept)
-                        sieved_lines += sum(1 for line in sliced.splitlines() if line.strip())
+                        sieved_lines += sliced
     return files, lines, sieved_files, sieved_lines
 
 

@@ -38,6 +38,19 @@ def files_under(roots):
                     yield os.path.join(folder, name)
 
 
+def libcst_lines(text, rules, settings):
+    """The non-blank lines the sieve gives libcst for `text` (a file past the text
+    filter), or None when it gives none: no candidate, or CPython cannot parse it."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    kept = sieve.plan(rules, sieve.AstFile(tree, text, settings, settings.knowledge()))
+    if kept is None:
+        return None
+    return sum(1 for line in sieve.sliced_text(text, tree, kept).splitlines() if line.strip())
+
+
 def key(diagnostics):
     return [(d.code, d.line, d.column, d.end_line, d.end_column, d.message,
              None if d.fix is None else (d.fix.applicability, d.fix.description)) for d in diagnostics]
@@ -84,16 +97,10 @@ def main() -> int:
             continue
         past_filter += 1
         past_filter_lines += count
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        kept = sieve.plan(rules, sieve.AstFile(tree, text, settings, settings.knowledge()))
-        if kept is None:
-            continue
-        past_sieve += 1
-        sliced = sieve.sliced_text(text, tree, kept)
-        kept_lines += sum(1 for line in sliced.splitlines() if line.strip())
+        sliced = libcst_lines(text, rules, settings)
+        if sliced is not None:
+            past_sieve += 1
+            kept_lines += sliced
 
     print(f"{files} files, {lines} lines; past the text filter {past_filter} files ({past_filter_lines} lines); "
           f"past the sieve {past_sieve} files, {kept_lines} non-blank lines given to libcst "

@@ -138,17 +138,12 @@ def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type[R
 
 
 _trigger_cache: Dict[Tuple, Optional["re.Pattern[str]"]] = {}
-_last_trigger: List[Optional[Tuple]] = [None]  # (settings, codes, pattern) of the last call
 
 
 def trigger_pattern(rules: Sequence[Type[Rule]], settings: Settings) -> Optional["re.Pattern[str]"]:
     """One regex matching any trigger of `rules`; None when some rule cannot tell
     (then every file is parsed)."""
-    codes = tuple(r.code for r in rules)
-    last = _last_trigger[0]
-    if last is not None and last[0] is settings and last[1] == codes:
-        return last[2]  # asked for every file: hashing the settings each time cost 0.1 ms
-    key = (codes, settings)
+    key = (tuple(r.code for r in rules), settings)
     if key not in _trigger_cache:
         knowledge = settings.knowledge()
         words = set()
@@ -165,7 +160,6 @@ def trigger_pattern(rules: Sequence[Type[Rule]], settings: Settings) -> Optional
         elif not always:
             pattern = re.compile(r"(?!x)x")  # no rule selected: nothing can match
         _trigger_cache[key] = pattern
-    _last_trigger[0] = (settings, codes, _trigger_cache[key])
     return _trigger_cache[key]
 
 

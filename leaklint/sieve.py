@@ -1,8 +1,9 @@
 """The second pre-filter: each selected rule looks at CPython's `ast` of the file (parsed
 anyway, as libcst's guard) for candidates, and says how much of the file it needs to
-judge them. libcst then parses only that: the other definitions are blanked out line
-for line, leaving a one-line stub so their names still bind, so every kept line keeps
-its number and column. A file with no candidate is not given to libcst at all.
+judge them. libcst then parses only that: the other definitions are cut, each leaving
+a one-line stub so its name still binds; kept lines are whole (columns do not change)
+and a line map gives each its line in the file. A file with no candidate is not given
+to libcst at all.
 
 A rule's `candidates()` must over-approximate: it may keep what turns out clean, never
 drop what the full run would report. tests/test_sieve.py and benchmarks/sieve_check.py
@@ -13,7 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Type
 
 if TYPE_CHECKING:
     from leaklint.config import Settings
@@ -25,10 +26,9 @@ UNIT = "unit"  # its top-level statement, or its method when that is in a top-le
 CLASS = "class"  # its whole top-level class (a candidate outside classes: its unit)
 MODULE = "module"  # the whole file
 
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_DROPPABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # what a slice may cut
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-LOOPS = (ast.For, ast.AsyncFor, ast.While)
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _HOLDERS = frozenset(("self", "cls"))
 # Fields that never hold a node (names, flags, operators' contexts), and per node type
@@ -63,18 +63,6 @@ def terminal(expr: ast.AST) -> Optional[str]:
     return None
 
 
-def dotted(expr: ast.AST) -> Optional[str]:
-    """`a.b.c` for a Name/Attribute chain, else None."""
-    parts: List[str] = []
-    while type(expr) is ast.Attribute:
-        parts.append(expr.attr)  # type: ignore[attr-defined]
-        expr = expr.value  # type: ignore[attr-defined]
-    if type(expr) is ast.Name:
-        parts.append(expr.id)  # type: ignore[attr-defined]
-        return ".".join(reversed(parts))
-    return None
-
-
 class AstFile:
     """CPython's tree of one file with parent links and its nodes by type: what the
     rules' candidate checks read. Built in one walk."""
@@ -93,6 +81,7 @@ class AstFile:
         self._stores: Optional[Dict[ast.AST, Dict[str, List[Tuple[ast.AST, ast.AST]]]]] = None
         self._summaries: Dict[ast.AST, Summary] = {}
         self._wanted: Dict[FrozenSet[str], List[ast.Call]] = {}
+        self.memo: Dict[str, Any] = {}  # what the families' candidate checks compute once per file
         self._index()
 
     def _index(self) -> None:
@@ -246,23 +235,16 @@ class AstFile:
         class: in a method, they mention `self`/`cls` or a name the function binds to
         something that does (`loop = self._loop`). Without expressions: CLASS in any method."""
         found = self._method(node)
-        if found is None:
-            return UNIT
+        return UNIT if found is None or not self._from_self(found[0], exprs) else CLASS
+
+    def _from_self(self, method: ast.AST, exprs: Sequence[Optional[ast.AST]]) -> bool:
+        """Whether `exprs` (none: cannot tell) may read `self`: they mention it, or a name
+        the method binds to something that does. The whole method, nested functions
+        included: `loop = self._loop` in the method reaches a closure inside it."""
         if not exprs:
-            return CLASS
-        # the whole method, nested functions included: `loop = self._loop` in the method
-        # reaches a closure inside it
-        derived = self.self_derived(found[0])
-        for expr in exprs:
-            if expr is None:
-                continue
-            if type(expr) is ast.Name:
-                if expr.id in derived:  # type: ignore[attr-defined]
-                    return CLASS
-                continue
-            if not self.summary(expr).names.isdisjoint(derived):
-                return CLASS
-        return UNIT
+            return True
+        derived = self.self_derived(method)
+        return any(not self.summary(e).names.isdisjoint(derived) for e in exprs if e is not None)
 
     def need(self, node: ast.AST, *exprs: Optional[ast.AST], names: FrozenSet[str] = frozenset()) -> Need:
         """A candidate at `node` whose rule reads what `exprs` hold through
@@ -271,12 +253,10 @@ class AstFile:
         attributes it may read, followed through `self.a = self.b`. The whole class when
         that cannot be told (a nested class, no expressions)."""
         found = self._method(node)
-        if found is None:
-            return Need(node, UNIT, names)
-        if self.around(node, *exprs) == UNIT:
+        if found is None or not self._from_self(found[0], exprs):
             return Need(node, UNIT, names)
         method, owner = found
-        if self.parents.get(owner) is not self.tree:
+        if not exprs or self.parents.get(owner) is not self.tree:
             return Need(node, CLASS, names)
         summaries = [self.summary(e) for e in exprs if e is not None]
         wanted: Set[str] = set().union(*(s.held for s in summaries))
@@ -333,11 +313,7 @@ class AstFile:
                 if (type(target.ctx) is not ast.Store or type(target.value) is not ast.Name  # type: ignore[attr-defined]
                         or target.value.id not in _HOLDERS):  # type: ignore[attr-defined]
                     continue
-                statement = target
-                while not isinstance(statement, ast.stmt):  # up to the assignment (through tuples)
-                    statement = self.parents.get(statement)  # type: ignore[assignment]
-                    if statement is None:
-                        break
+                statement = self.statement(target)  # the assignment (through tuple targets)
                 kind = type(statement)
                 if kind is ast.Assign:
                     value = statement.value  # type: ignore[attr-defined]
@@ -348,7 +324,7 @@ class AstFile:
                 member = statement
                 for up in self.ancestors(statement):  # the method, then its class
                     if type(up) is ast.ClassDef:
-                        if isinstance(member, _DEFS) and member in up.body:  # type: ignore[attr-defined]
+                        if isinstance(member, DEFS) and member in up.body:  # type: ignore[attr-defined]
                             stores.setdefault(up, {}).setdefault(target.attr, []).append((member, value))  # type: ignore[attr-defined]
                         break
                     member = up
@@ -405,6 +381,21 @@ class Summary:
     names: FrozenSet[str]  # Name ids
     attrs: FrozenSet[str]  # attribute names
     held: FrozenSet[str]  # x of `self.x` / `cls.x`
+
+
+def arguments(call: ast.Call, name: Optional[str], position: Optional[int]) -> List[ast.AST]:
+    """Every expression libcst's `calls.argument` may bind to parameter `name` or
+    `position`: the keyword, and the positional argument there when no `*args` comes
+    before it."""
+    found: List[ast.AST] = [kw.value for kw in call.keywords if name is not None and kw.arg == name]
+    if position is not None:
+        for at, arg in enumerate(call.args):
+            if type(arg) is ast.Starred:
+                break
+            if at == position:
+                found.append(arg)
+                break
+    return found
 
 
 def single_target(statement: ast.AST) -> Optional[ast.AST]:
@@ -472,27 +463,36 @@ class _Plan:
                 else:
                     self.members.setdefault(owner, set()).add(node)
 
-    def _place(self, node: ast.AST, scope: str, index: AstFile) -> None:
+    def _where(self, node: ast.AST, index: AstFile) -> Optional[Tuple[ast.AST, Optional[ast.AST]]]:
+        """(the top-level statement holding `node`, the statement of its body holding it
+        when that is a class, else None); None when `node` is not under this module."""
         chain = [node, *index.ancestors(node)]  # from node up to the module
         if len(chain) < 2 or chain[-1] is not self.tree:
+            return None
+        top = chain[-2]
+        return top, chain[-3] if type(top) is ast.ClassDef and len(chain) >= 3 else None
+
+    def _place(self, node: ast.AST, scope: str, index: AstFile) -> None:
+        where = self._where(node, index)
+        if where is None:
             self.whole_file = True  # not under this module (cannot happen): be safe
             return
-        top = chain[-2]
-        if type(top) is not ast.ClassDef or scope == CLASS or len(chain) < 3:
+        top, member = where
+        if member is None or scope == CLASS:
             self.keep.add(top)
-            return
-        self.members.setdefault(top, set()).add(chain[-3])
+        else:
+            self.members.setdefault(top, set()).add(member)
 
     def defined(self) -> Dict[str, List[Tuple[ast.AST, Optional[ast.AST]]]]:
         """Top-level definitions and top-level classes' members, by name."""
         if self._defined is None:
             table: Dict[str, List[Tuple[ast.AST, Optional[ast.AST]]]] = {}
             for stmt in self.tree.body:
-                if isinstance(stmt, _DROPPABLE):
+                if isinstance(stmt, DEFINITIONS):
                     table.setdefault(stmt.name, []).append((stmt, None))
                 if type(stmt) is ast.ClassDef:
                     for member in stmt.body:
-                        if isinstance(member, _DROPPABLE):
+                        if isinstance(member, DEFINITIONS):
                             table.setdefault(member.name, []).append((member, stmt))
             self._defined = table
         return self._defined
@@ -502,21 +502,17 @@ class _Plan:
 
     def kept(self, node: ast.AST, index: AstFile) -> bool:
         """Whether the slice keeps the code at `node`."""
-        if self.whole_file:
-            return True
-        chain = [node, *index.ancestors(node)]
-        if len(chain) < 2 or chain[-1] is not self.tree:
-            return True  # cannot tell: say kept, which asks for more
-        top = chain[-2]
-        if top in self.keep or not isinstance(top, _DROPPABLE):
+        where = None if self.whole_file else self._where(node, index)
+        if where is None:
+            return True  # everything, or cannot tell: say kept, which asks for more
+        top, member = where
+        if top in self.keep or not isinstance(top, DEFINITIONS):
             return True
         members = self.members.get(top)
         if members is None:
             return False  # a stub
-        if len(chain) < 3:
-            return True  # the class's own header and decorators stay with its members
-        member = chain[-3]
-        return member in members or not isinstance(member, _DROPPABLE)
+        # the class's own header and decorators stay with its members
+        return member is None or member in members or not isinstance(member, DEFINITIONS)
 
     def settle(self, index: AstFile) -> None:
         """Add the pending needs whose `when` is kept, until no more are."""
@@ -572,14 +568,14 @@ def slice_text(text: str, tree: ast.Module, kept: _Plan) -> Tuple[str, Optional[
     lines = _LINE.findall(text)
     cuts: Dict[int, Tuple[int, str, int]] = {}  # first index -> (end index, stub, def line)
     for stmt in tree.body:
-        if stmt in kept.keep or not isinstance(stmt, _DROPPABLE):
+        if stmt in kept.keep or not isinstance(stmt, DEFINITIONS):
             continue
         members = kept.members.get(stmt)
         if members is None:
             _cut(lines, stmt, cuts)
             continue
         for member in stmt.body:  # type: ignore[attr-defined]
-            if member not in members and isinstance(member, _DROPPABLE):
+            if member not in members and isinstance(member, DEFINITIONS):
                 _cut(lines, member, cuts)
     if not cuts:
         return text, None

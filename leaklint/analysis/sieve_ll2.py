@@ -4,17 +4,15 @@ module-wide judgements (LL203's releases, LL206's removals) depend on."""
 from __future__ import annotations
 
 import ast
-import weakref
 from typing import TYPE_CHECKING, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from leaklint.analysis import resources as flow
 from leaklint.knowledge import resources as table
-from leaklint.sieve import FUNCTIONS, MODULE, UNIT, Need, terminal
+from leaklint.sieve import DEFINITIONS, DEFS, FUNCTIONS, MODULE, UNIT, Need, terminal
 
 if TYPE_CHECKING:
     from leaklint.sieve import AstFile
 
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 class _Mentions:
@@ -27,13 +25,10 @@ class _Mentions:
             self.names.setdefault(node.id, []).append(node)  # type: ignore[attr-defined]
 
 
-_MENTIONS: "weakref.WeakKeyDictionary[AstFile, _Mentions]" = weakref.WeakKeyDictionary()
-
-
 def mentions(index: "AstFile") -> _Mentions:
-    found = _MENTIONS.get(index)
+    found = index.memo.get("ll2.mentions")
     if found is None:
-        found = _MENTIONS[index] = _Mentions(index)
+        found = index.memo["ll2.mentions"] = _Mentions(index)
     return found
 
 
@@ -91,7 +86,7 @@ def enclosing_def(index: "AstFile", node: ast.AST) -> Optional[ast.AST]:
     are passed through): a def, or None in a lambda or at module level."""
     for up in index.ancestors(node):
         if isinstance(up, FUNCTIONS):
-            return up if isinstance(up, _DEFS) else None
+            return up if isinstance(up, DEFS) else None
     return None
 
 
@@ -185,20 +180,16 @@ def _handed_over(call: Optional[ast.AST]) -> bool:
     return type(call) is ast.Call and terminal(call.func) not in flow._BORROWER_NAMES  # type: ignore[attr-defined]
 
 
-_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # `except E as name`, and match captures (3.10+)
 _CAPTURES = tuple(getattr(ast, kind) for kind in ("ExceptHandler", "MatchAs", "MatchStar", "MatchMapping")
                   if hasattr(ast, kind))
-_BOUND: "weakref.WeakKeyDictionary[AstFile, Dict[ast.AST, FrozenSet[str]]]" = weakref.WeakKeyDictionary()
 
 
 def bound_under(index: "AstFile", node: ast.AST) -> FrozenSet[str]:
     """Every name some binding under `node` makes (assignment and loop targets, `as`
     names, imports, parameters, nested defs and classes, match captures): a superset of
     what the scope of `node` binds."""
-    memo = _BOUND.get(index)
-    if memo is None:
-        memo = _BOUND[index] = {}
+    memo = index.memo.setdefault("ll2.bound", {})
     found = memo.get(node)
     if found is None:
         names = set()
@@ -211,7 +202,7 @@ def bound_under(index: "AstFile", node: ast.AST) -> FrozenSet[str]:
                 names.add((sub.asname or sub.name).split(".")[0])  # type: ignore[attr-defined]
             elif kind is ast.arg:
                 names.add(sub.arg)  # type: ignore[attr-defined]
-            elif kind in _DEFINITIONS:
+            elif kind in DEFINITIONS:
                 if sub is not node:
                     names.add(sub.name)  # type: ignore[attr-defined]
             elif kind in _CAPTURES:
@@ -222,16 +213,13 @@ def bound_under(index: "AstFile", node: ast.AST) -> FrozenSet[str]:
     return found
 
 
-_STRINGS: "weakref.WeakKeyDictionary[AstFile, FrozenSet[str]]" = weakref.WeakKeyDictionary()
-
-
 def surely_released(index: "AstFile", attr: str, found: List[ast.Attribute], owner: ast.AST) -> bool:
     """Whether `AttributeUses.released` surely says yes for `owner`'s `self.<attr>`: the
     name is quoted somewhere, or `….attr` is released or handed over in `owner` or
     outside classes (whatever the resource's own release method is)."""
-    strings = _STRINGS.get(index)
+    strings = index.memo.get("ll2.strings")
     if strings is None:
-        strings = _STRINGS[index] = frozenset(flow._STRING.findall(index.text))
+        strings = index.memo["ll2.strings"] = frozenset(flow._STRING.findall(index.text))
     if attr in strings:
         return True
     for node in found:

@@ -11,18 +11,15 @@ not looked for (`append` only in a file that says `on_startup`, `register` only 
 from __future__ import annotations
 
 import ast
-import weakref
 from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Set, Tuple
 
 from leaklint.knowledge import last_component
 from leaklint.knowledge import subscriptions as table
-from leaklint.sieve import CLASS, UNIT, Need, terminal
+from leaklint.sieve import CLASS, DEFS, FUNCTIONS, UNIT, Need, terminal
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _BUILTIN = frozenset(table.SUBSCRIPTIONS)
 _HANDLER_FUNCTIONS = frozenset(last_component(name) for name in table.HANDLER_DECORATOR_FUNCTIONS)
 
@@ -104,23 +101,18 @@ def undo_words(index, names: FrozenSet[str]) -> FrozenSet[str]:
 
 # --- the sites ----------------------------------------------------------------------
 
-_sites: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def sites(index) -> List[Site]:
     """Every call or bare decorator that may be a subscription (cached per file)."""
-    hit = _sites.get(index)
+    hit = index.memo.get("ll3.sites")
     if hit is not None:
         return hit
     live = live_names(index)
     found: List[Site] = []
     if live:
-        origins: Optional[Dict[str, FrozenSet[str]]] = getattr(index, "alias_origins", None)
+        origins = index.alias_origins
 
         def meaning(label: str) -> FrozenSet[str]:
             """The table's names a callable so named may be."""
-            if origins is None:  # an AstFile that does not follow aliases: any alias may be any API
-                return live if label in index.aliases else live & {label}
             return live & ({label} | origins.get(label, frozenset()))
 
         for call in index.calls(live):
@@ -135,7 +127,7 @@ def sites(index) -> List[Site]:
                 names = meaning(label) if label is not None else frozenset()
                 if names:
                     found.append(Site(decorator, decorator, names, frame(index, decorator)))
-    _sites[index] = found
+    index.memo["ll3.sites"] = found
     return found
 
 
@@ -166,25 +158,22 @@ def scope(index, site: Site) -> str:
         return UNIT
     held = {"self", "cls"}
     for up in index.ancestors(site.node):
-        if isinstance(up, _FUNCTIONS):
-            held |= _stored(up)
+        if isinstance(up, FUNCTIONS):
+            held |= _stored(index, up)
     for node in ast.walk(site.func):
         if type(node) is ast.Name and node.id in held:  # type: ignore[attr-defined]
             return CLASS
     return UNIT
 
 
-_stores: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _stored(function: ast.AST) -> FrozenSet[str]:
-    hit = _stores.get(function)
+def _stored(index, function: ast.AST) -> FrozenSet[str]:
+    memo = index.memo.setdefault("ll3.stored", {})
+    hit = memo.get(function)
     if hit is None:
-        hit = frozenset(
+        hit = memo[function] = frozenset(
             node.id for node in ast.walk(function)  # type: ignore[attr-defined]
             if type(node) is ast.Name and type(node.ctx) is ast.Store  # type: ignore[attr-defined]
         )
-        _stores[function] = hit
     return hit
 
 
@@ -196,7 +185,7 @@ def need(index, site: Site) -> Need:
         return Need(site.node, UNIT)
     exprs = [site.func]
     for up in index.ancestors(site.node):
-        if isinstance(up, _FUNCTIONS):
+        if isinstance(up, FUNCTIONS):
             exprs.append(up)  # a name they bind may hold `self.x`
     return index.need(site.node, *exprs)
 
@@ -241,7 +230,7 @@ def undo_needs(index, names: FrozenSet[str]) -> Iterator[Need]:
 
 def is_handler(index, function: ast.AST) -> bool:
     """LL303's `_handler_decorator`, by last names: a route or subscriber decorator."""
-    if not isinstance(function, _DEFS):
+    if not isinstance(function, DEFS):
         return False
     for decorator in function.decorator_list:  # type: ignore[attr-defined]
         func = decorator.func if type(decorator) is ast.Call else decorator

@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 from leaklint.analysis.values import is_sentinel
 from leaklint.knowledge import last_component
 from leaklint.knowledge.buffers import QUEUE_SIZE_CHECKS, QUEUES, QueueSpec
-from leaklint.sieve import CLASS, FUNCTIONS, UNIT, AstFile, Need, terminal
+from leaklint.sieve import CLASS, DEFINITIONS, FUNCTIONS, UNIT, AstFile, Need, terminal
 
 _QUEUES_BY_LAST: Dict[str, Tuple[QueueSpec, ...]] = {}
 for _spec in QUEUES:
@@ -37,20 +37,6 @@ def number(value: Any) -> bool:
 def unbounded_number(value: Any, huge: int) -> bool:
     """FileContext.is_unbounded_number, for a literal."""
     return number(value) and (value == math.inf or value >= huge)
-
-
-def arguments(call: ast.Call, name: Optional[str], position: Optional[int]) -> List[ast.expr]:
-    """Every expression libcst's `calls.argument` may bind to `name` or `position`: the
-    keyword, and the positional argument there when no `*args` comes before it."""
-    found = [kw.value for kw in call.keywords if name is not None and kw.arg == name]
-    if position is not None:
-        for at, arg in enumerate(call.args):
-            if type(arg) is ast.Starred:
-                break
-            if at == position:
-                found.append(arg)
-                break
-    return found
 
 
 def has_star(call: ast.Call) -> bool:
@@ -240,7 +226,6 @@ def visible(index: AstFile, node: ast.AST, homes: Iterable[Optional[ast.AST]]) -
 
 # --- a class's members, instead of the whole class -------------------------------------
 
-_DROPPABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _size(node: ast.AST) -> int:
@@ -256,11 +241,11 @@ def _definition_sizes(tree: ast.Module) -> Dict[str, int]:
         return _SIZES[1]
     sizes: Dict[str, int] = {}
     for stmt in tree.body:
-        if isinstance(stmt, _DROPPABLE):
+        if isinstance(stmt, DEFINITIONS):
             sizes[stmt.name] = sizes.get(stmt.name, 0) + _size(stmt)
         if type(stmt) is ast.ClassDef:
             for member in stmt.body:
-                if isinstance(member, _DROPPABLE):
+                if isinstance(member, DEFINITIONS):
                     sizes[member.name] = sizes.get(member.name, 0) + _size(member)
     _SIZES[:] = [tree, sizes]
     return sizes
@@ -291,7 +276,7 @@ def in_class_using(index: AstFile, node: ast.AST, words: Set[str]) -> Need:
     using = {
         member.name  # type: ignore[attr-defined]
         for member in top.body  # type: ignore[attr-defined]
-        if isinstance(member, _DROPPABLE) and any(_mentions(n, words) for n in ast.walk(member))
+        if isinstance(member, DEFINITIONS) and any(_mentions(n, words) for n in ast.walk(member))
     }
     sizes = _definition_sizes(index.tree)
     if sum(sizes.get(name, 0) for name in using) < _size(top):

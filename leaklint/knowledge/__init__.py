@@ -54,6 +54,7 @@ class Knowledge:
     task_factories: frozenset = frozenset()
     loop_task_methods: frozenset = frozenset()
     _short: Dict[str, frozenset] = field(default_factory=dict, repr=False)
+    _by_last: Dict[str, Dict[str, Tuple[Any, ...]]] = field(default_factory=dict, repr=False)
 
     def short_names(self, table: str) -> frozenset:
         """Last components of the callables in a table (`limits`, `resources`, ...):
@@ -63,6 +64,17 @@ class Knowledge:
             names = frozenset(last_component(name) for name in getattr(self, table))
             self._short[table] = names
         return names
+
+    def by_last_name(self, table: str) -> Dict[str, Tuple[Any, ...]]:
+        """A table's rows by the last component of their callable (several callables
+        may share one: `asyncio.Semaphore`, `threading.Semaphore`)."""
+        rows = self._by_last.get(table)
+        if rows is None:
+            grouped: Dict[str, List[Any]] = {}
+            for name, specs in getattr(self, table).items():
+                grouped.setdefault(last_component(name), []).extend(specs)
+            rows = self._by_last[table] = {name: tuple(specs) for name, specs in grouped.items()}
+        return rows
 
     @classmethod
     def build(

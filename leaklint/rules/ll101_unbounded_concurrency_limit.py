@@ -14,7 +14,7 @@ from leaklint.knowledge import last_component
 from leaklint.knowledge.limits import LIMIT_ATTRIBUTES, SHARED_BOUNDS, UNBOUNDED_DEFAULTS
 from leaklint.knowledge.specs import LimitParam
 from leaklint.rules.base import Rule
-from leaklint.sieve import bounded_literal, terminal
+from leaklint.sieve import arguments, bounded_literal, terminal
 
 
 class UnboundedConcurrencyLimit(Rule):
@@ -78,12 +78,12 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
     def candidates(cls, index):
         knowledge = index.knowledge
         threshold = index.settings.huge_threshold
-        by_name = _limits_by_name(knowledge)
+        by_name = knowledge.by_last_name("limits")
         for call in index.calls(frozenset(by_name)):
             label = terminal(call.func)
             specs = [s for name in {label} | index.alias_origins.get(label, frozenset()) for s in by_name.get(name, ())]
             if any(not bounded_literal(v, threshold, spec.unbounded) for spec in specs
-                   for v in _given(call, spec.param, spec.position)):
+                   for v in arguments(call, spec.param, spec.position)):
                 # constants resolve through module statements (always kept); `broker.subscriber`
                 # is judged by what built the receiver, which may be `self.broker`: its class
                 receiver = call.func.value if type(call.func) is ast.Attribute else call.func
@@ -189,34 +189,6 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
             f"Replace the limit with {limit} (the `default-limit` setting)",
             (Edit(expr, cst.Integer(str(limit))),),
         )
-
-
-_by_name: dict = {}
-
-
-def _limits_by_name(knowledge) -> dict:
-    """The limit rows by the callable's last name, once per knowledge table."""
-    found = _by_name.get(id(knowledge))
-    if found is None or found[0] is not knowledge:
-        table: dict = {}
-        for callable_name, specs in knowledge.limits.items():
-            table.setdefault(last_component(callable_name), []).extend(specs)
-        found = _by_name[id(knowledge)] = (knowledge, table)
-    return found[1]
-
-
-def _given(call: ast.Call, param: str, position) -> list:
-    """What CPython's tree of `call` binds to the parameter (calls.argument, on the ast)."""
-    found = [k.value for k in call.keywords if k.arg == param]
-    if position is not None:
-        before_star = []
-        for arg in call.args:
-            if type(arg) is ast.Starred:
-                break
-            before_star.append(arg)
-        if position < len(before_star):
-            found.append(before_star[position])
-    return found
 
 
 def _trigger(spec: LimitParam) -> str:

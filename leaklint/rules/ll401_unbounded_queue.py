@@ -14,7 +14,7 @@ from leaklint.rules.base import Rule
 from leaklint.analysis.origins import enclosing_class, self_attribute
 from leaklint.analysis.queues import queue_spec, queue_triggers, watches_size
 from leaklint.analysis import sieve_ll4 as ll4
-from leaklint.sieve import UNIT, Need
+from leaklint.sieve import UNIT, Need, arguments
 
 
 class UnboundedQueue(Rule):
@@ -147,7 +147,7 @@ def _may_be_unbounded(index, call: ast.Call, spec: QueueSpec, huge: int) -> bool
             or (spec.nonpositive and ll4.number(value) and value <= 0)
         )
 
-    return any(ll4.may_be(index, expr, unbounded) for expr in ll4.arguments(call, spec.param, spec.position))
+    return any(ll4.may_be(index, expr, unbounded) for expr in arguments(call, spec.param, spec.position))
 
 
 def _reference_words(targets) -> set:

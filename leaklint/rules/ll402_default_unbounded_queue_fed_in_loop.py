@@ -21,7 +21,7 @@ from leaklint.knowledge.buffers import (
 )
 from leaklint.rules.base import Rule
 from leaklint.analysis import sieve_ll4 as ll4
-from leaklint.sieve import COMPREHENSIONS, UNIT, Need, terminal
+from leaklint.sieve import COMPREHENSIONS, UNIT, Need, arguments, terminal
 
 _FEED_KIND = {method: kind for kind, methods in QUEUE_FEEDS.items() for method in methods}
 
@@ -298,7 +298,7 @@ def _sizeless_creations(index) -> Tuple[_Homes, Dict[str, Set[str]]]:
             continue
         kinds = {
             spec.kind for spec in specs
-            if spec.default_unbounded and (spec.param is None or not ll4.arguments(call, spec.param, spec.position))
+            if spec.default_unbounded and (spec.param is None or not arguments(call, spec.param, spec.position))
         }
         if not kinds:
             continue

@@ -34,7 +34,7 @@ from leaklint.knowledge.buffers import (
 from leaklint.knowledge.specs import BufferParam
 from leaklint.rules.base import Rule
 from leaklint.analysis import sieve_ll4 as ll4
-from leaklint.sieve import Need, terminal
+from leaklint.sieve import Need, arguments, terminal
 
 _METHODS: Dict[str, Tuple[MethodSetting, ...]] = {}
 for _row in METHOD_BUFFERS:
@@ -402,7 +402,7 @@ class _Judge:
 def _method_candidate(call: ast.Call, method: str, judge: _Judge) -> bool:
     for row in _METHODS[method]:
         setting = SETTINGS_BY_NAME[row.setting]
-        if any(judge.setting(expr, setting) for expr in ll4.arguments(call, row.param, row.position)):
+        if any(judge.setting(expr, setting) for expr in arguments(call, row.param, row.position)):
             return True
     # pika's trap: one positional argument, and no prefetch_count
     return (
@@ -417,7 +417,7 @@ def _auto_ack_candidate(call: ast.Call, judge: _Judge) -> bool:
 
 
 def _batch_candidate(call: ast.Call, row, judge: _Judge) -> bool:
-    return any(judge.is_value(expr, None) for expr in ll4.arguments(call, row.param, row.position))
+    return any(judge.is_value(expr, None) for expr in arguments(call, row.param, row.position))
 
 
 def _celery_update_candidate(call: ast.Call, judge: _Judge) -> bool:
@@ -472,7 +472,7 @@ def _callee_candidates(index, judge: _Judge):
 
 def _parameter_candidate(call: ast.Call, spec: BufferParam, judge: _Judge) -> bool:
     setting = SETTINGS_BY_NAME.get(spec.note)
-    for expr in ll4.arguments(call, spec.param, spec.position):
+    for expr in arguments(call, spec.param, spec.position):
         if type(expr) is ast.Tuple and expr.elts:  # websockets: (high, low)
             expr = expr.elts[0]
         if judge.setting(expr, setting) if setting is not None else judge.declared(expr, spec):

@@ -13,7 +13,7 @@ from leaklint.knowledge import last_component
 from leaklint.knowledge.buffers import LRU_CACHES, UNBOUNDED_CACHES
 from leaklint.rules.base import Rule
 from leaklint.analysis import sieve_ll4 as ll4
-from leaklint.sieve import Need, terminal
+from leaklint.sieve import Need, arguments, terminal
 
 _SHORT = frozenset(last_component(name) for name in LRU_CACHES | UNBOUNDED_CACHES)
 
@@ -76,7 +76,7 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
             elif not labels.isdisjoint(lru):
                 if any(
                     ll4.may_be(index, expr, lambda value: value is None or ll4.unbounded_number(value, huge))
-                    for expr in ll4.arguments(call, "maxsize", 0)
+                    for expr in arguments(call, "maxsize", 0)
                 ):
                     yield Need(call)
         for definition in index.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
