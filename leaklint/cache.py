@@ -113,12 +113,56 @@ class Cache:
         self.hits += 1
         return diagnostics
 
+    def entry(self, path: str, digest: str) -> Optional[Dict[str, Any]]:
+        """The raw entry of `path` if it was recorded for the content whose hash is
+        `digest` (results and, for the project index, its summary and the digest of
+        the index facts its results used)."""
+        entry = self.entries.get(os.path.abspath(path))
+        if not isinstance(entry, dict) or entry.get("sha256") != digest:
+            return None
+        return entry
+
+    def results(self, path: str, digest: str, deps: Optional[str]) -> Optional[List[Diagnostic]]:
+        """The cached diagnostics of `path`'s content `digest`, if the index facts they
+        used still hash to `deps`."""
+        entry = self.entry(path, digest)
+        if entry is None or entry.get("deps") != deps or "diagnostics" not in entry:
+            return None
+        try:
+            diagnostics = [from_data(item, path) for item in entry["diagnostics"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+        self.hits += 1
+        return diagnostics
+
+    def summary(self, path: str, digest: str) -> Optional[Dict[str, Any]]:
+        """The project-index summary of `path`'s content `digest`, if recorded."""
+        entry = self.entry(path, digest)
+        summary = entry.get("summary") if entry is not None else None
+        return summary if isinstance(summary, dict) else None
+
+    def put_summary(self, path: str, digest: str, summary: Optional[Dict[str, Any]]) -> None:
+        """Record a summary (a file of the project that is not linted keeps no results)."""
+        key = os.path.abspath(path)
+        entry = self.entries.get(key)
+        if not isinstance(entry, dict) or entry.get("sha256") != digest:
+            entry = self.entries[key] = {"sha256": digest}
+        entry["summary"] = summary
+        self.dirty = True
+
     def put(self, path: str, data: bytes, diagnostics: List[Diagnostic]) -> None:
         self.put_digest(path, content_hash(data), diagnostics)
 
-    def put_digest(self, path: str, digest: str, diagnostics: List[Diagnostic]) -> None:
-        """Record the findings of the content whose hash is `digest`."""
-        self.entries[os.path.abspath(path)] = {"sha256": digest, "diagnostics": [to_data(d) for d in diagnostics]}
+    def put_digest(self, path: str, digest: str, diagnostics: List[Diagnostic],
+                   summary: Optional[Dict[str, Any]] = None, deps: Optional[str] = None) -> None:
+        """Record the findings of the content whose hash is `digest` (with its index
+        summary and the digest of the index facts they used, when given)."""
+        entry: Dict[str, Any] = {"sha256": digest, "diagnostics": [to_data(d) for d in diagnostics]}
+        if summary is not None:
+            entry["summary"] = summary
+        if deps is not None:
+            entry["deps"] = deps
+        self.entries[os.path.abspath(path)] = entry
         self.dirty = True
 
     def save(self) -> None:

@@ -19,6 +19,7 @@ from leaklint.analysis.walk import SCOPE_NODES, iter_children
 from leaklint.config import Settings, expand_codes
 from leaklint.context import FileContext
 from leaklint.diagnostics import Diagnostic, Finding
+from leaklint.project import ModuleView, local_view, summarize_text, summary_of
 from leaklint.rules import Rule, all_rules, rules_by_code
 
 PARSE_ERROR = "LL001"
@@ -50,6 +51,9 @@ class FileResult:
     path: str
     diagnostics: List[Diagnostic] = field(default_factory=list)
     module: Optional[cst.Module] = None  # kept for the fix engine when it asks
+    # the file's project-index summary (leaklint.project), when it was asked for and the
+    # file parses; what the index is built from
+    summary: Optional[dict] = None
 
 
 class DecodeError(Exception):
@@ -227,11 +231,15 @@ PARTIAL_POSITIONS = True
 
 
 def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = False,
-              tree: Optional[ast.Module] = None, whole: bool = False) -> FileResult:
+              tree: Optional[ast.Module] = None, whole: bool = False, project: Optional[ModuleView] = None,
+              want_summary: bool = False) -> FileResult:
     """Lint decoded source text. `cpython_parsed`: the caller (flake8) has already
     parsed it with CPython's parser, so the guard below need not parse it again; `tree`
     is that parse, when the caller has it. `whole`: parse the whole file with libcst,
-    not only what the rules' candidates need (the fix engine writes the module back)."""
+    not only what the rules' candidates need (the fix engine writes the module back).
+    `project`: the project index as this file sees it; without it the rules see the
+    file's own facts only. `want_summary`: put the file's index summary in the result
+    (parsing it for that alone when no rule needs it)."""
     result = FileResult(source.path)
     text = source.text
     file_codes = file_noqa_codes(text)
@@ -248,7 +256,9 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     # syntax error in them is not reported either (issue 9: parse only what can match).
     if rules:
         pattern = trigger_pattern(rules, settings)
-        if pattern is not None and pattern.search(text) is None:
+        if pattern is not None and pattern.search(text) is None and not _names_project_facts(text, project):
+            if want_summary and not source.is_notebook:
+                result.summary = summarize_text(text, source.path, settings)
             return result
     elif PARSE_ERROR not in enabled:  # LL001 alone selected: a syntax check of every file
         return result
@@ -264,9 +274,24 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     parse_text = text
     line_map: Optional[List[int]] = None  # a slice's lines -> the file's
     aliases = None
-    if tree is not None and rules and SIEVE and not source.is_notebook:
+    index = None
+    if tree is not None and not source.is_notebook and (rules or want_summary):
         try:
             index = sieve.AstFile(tree, text, settings, settings.knowledge())
+        except RecursionError:
+            index = None
+        try:  # a summary that fails (a bug) costs the index's facts, never the file's findings
+            summary = summary_of(index, source.path) if index is not None else None
+        except Exception:
+            summary = None
+        if want_summary:
+            result.summary = summary
+        if project is None:  # the file's own facts (flake8, stdin, the CLI's first pass)
+            project = local_view(summary, source.path, settings.knowledge())
+        if index is not None:
+            index.project = project
+    if index is not None and rules and SIEVE:
+        try:
             kept = sieve.plan(rules, index)
             aliases = index.aliases
         except Exception:  # a candidate check that fails (deep nesting, a bug) hides nothing
@@ -286,7 +311,9 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         module = cst.parse_module(parse_text)
     except Exception as exc:  # ParserSyntaxError, and the native parser's other complaints
         if parse_text is not text:  # a slice libcst refuses: judge the file as it is
-            return lint_text(source, settings, cpython_parsed=True, whole=True)
+            again = lint_text(source, settings, cpython_parsed=True, whole=True, project=project)
+            again.summary = result.summary
+            return again
         if cpython_error is not None:
             _report_syntax_error(result, source, settings, cpython_error, file_codes)
         elif isinstance(exc, cst.ParserSyntaxError):
@@ -300,7 +327,7 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     if not rules:
         return result
     ctx = FileContext(source.path, text, module, settings, settings.knowledge(), is_notebook=source.is_notebook,
-                      aliases=aliases)
+                      aliases=aliases, project=project)
     instances = [rule(ctx) for rule in rules]
     try:
         _walk(module, ctx, _Dispatch(instances))
@@ -314,6 +341,15 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     if parse_text is text:  # a slice is no module to write back
         result.module = module
     return result
+
+
+def _names_project_facts(text: str, project: Optional[ModuleView]) -> bool:
+    """Whether `text` calls a project factory or resource class by name: the index's
+    words widen the text pre-filter."""
+    if project is None or not project.short_names:
+        return False
+    pattern = project.index.trigger_pattern()
+    return pattern is not None and pattern.search(text) is not None
 
 
 # CPython's own limits on nesting: a file it refuses for these is never given to libcst
@@ -397,7 +433,8 @@ def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Mod
     return out
 
 
-def lint_bytes(data: bytes, path: str, settings: Settings, *, whole: bool = False) -> FileResult:
+def lint_bytes(data: bytes, path: str, settings: Settings, *, whole: bool = False,
+               project: Optional[ModuleView] = None, want_summary: bool = False) -> FileResult:
     """Lint a Python file's raw bytes."""
     try:
         text, encoding = decode_source(data)
@@ -405,7 +442,8 @@ def lint_bytes(data: bytes, path: str, settings: Settings, *, whole: bool = Fals
         result = FileResult(path)
         _parse_error(result, SourceFile(path, ""), settings, exc.line, 1, exc.message, None)
         return result
-    return lint_text(SourceFile(path, text, encoding), settings, whole=whole)
+    return lint_text(SourceFile(path, text, encoding), settings, whole=whole, project=project,
+                     want_summary=want_summary)
 
 
 def report_unreadable(path: str, exc: OSError, settings: Settings) -> FileResult:
