@@ -54,6 +54,8 @@ class FileContext:
         # the project index as this file sees it (leaklint.project.ModuleView), or None;
         # read-only: built before any rule runs
         self.project = project
+        # where analyses that only hold a scope find it (subscribing.receiver_class)
+        self.scope.memo["leaklint.project"] = project
 
     # --- where the walk is --------------------------------------------------------
 

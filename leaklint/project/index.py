@@ -319,6 +319,17 @@ class ProjectIndex:
             self._attrs = found
         return found
 
+    @property
+    def type_words(self) -> frozenset:
+        found = getattr(self, "_type_words", None)
+        if found is None:
+            words = set()
+            for summary in self.modules.values():
+                for ref, _line in summary["attrs"].values():
+                    words.update(part for part in ref.split(".") if part)
+            found = self._type_words = frozenset(words)
+        return found
+
     # --- for the pre-filters -----------------------------------------------------------
 
     @property
@@ -521,6 +532,33 @@ class ModuleView:
             if type(expr).__name__ == "Name" and expr.value == "staticmethod":
                 return None
         return scope.parent.node.name.value
+
+    def chain_name(self, expr: Any, scope: Any) -> Optional[str]:
+        """The absolute name of the libcst Attribute chain `expr` (`app.state.updates`)
+        when its root is a module-level name or an import, seen from `scope`."""
+        parts: List[str] = []
+        while type(expr).__name__ == "Attribute":
+            parts.append(expr.attr.value)
+            expr = expr.value
+        if type(expr).__name__ != "Name":
+            return None
+        found = scope.find(expr.value)
+        if found is None or found[0].kind != "module":
+            return None
+        bindings = found[1]
+        if len(bindings) == 1 and bindings[0].kind == "import":
+            base = self.absolute(bindings[0].qualified or "")
+        elif all(b.kind in ("assign", "annassign", "def", "class") for b in bindings):
+            base = f"{self.module}.{expr.value}"
+        else:
+            return None
+        return ".".join([base, *reversed(parts)])
+
+    @property
+    def type_words(self) -> frozenset:
+        """Every name in what attributes set anywhere in the project hold (`pubsub`,
+        `redis`): a receiver in any module may have such a type."""
+        return self.index.type_words
 
     def released_in_bases(self, cls: str, attr: str, release: Iterable[str] = ()) -> Optional[str]:
         """Where a project base of the top-level class `cls` (in any module) releases
