@@ -33,7 +33,7 @@ MIN_BYTES_PER_WORKER = 256 * 1024
 
 
 def lint_source(source: Union[str, bytes], path: str, settings: Settings, *, whole: bool = False,
-                project: Optional[ModuleView] = None, want_summary: bool = False) -> FileResult:
+                project: Union[ModuleView, ProjectIndex, None] = None, want_summary: bool = False) -> FileResult:
     """Lint source given in memory; `path` is only reported (and matched against
     per-file-ignores). `whole`: keep the whole file's libcst module in the result, for
     the fix engine (by default only what the rules' candidates need is parsed).
@@ -108,8 +108,9 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
     # follows the largest file being linted, not the size of the tree.
     todo: List[Tuple[int, str, int]] = []
     for index, path in enumerate(files):
-        if path == STDIN:
-            results[index] = portable(lint_source(stdin or b"", stdin_filename or STDIN, settings))
+        if path == STDIN:  # one file: the CLI's cached summaries when there are, else its own facts
+            known = cached_index(settings) if use_cache and stdin_filename else None
+            results[index] = portable(lint_source(stdin or b"", stdin_filename or STDIN, settings, project=known))
             continue
         if cache is None:
             try:
@@ -188,6 +189,16 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
             cache.put_digest(path, digest, results[i].diagnostics, summaries.get(path), deps.get(i))  # type: ignore[union-attr]
         cache.save()
     return results  # type: ignore[return-value]  # every slot is filled above
+
+
+def cached_index(settings: Settings) -> Optional[ProjectIndex]:
+    """The project index from the summaries the last CLI run cached under the project
+    root (what the front ends that see one file, flake8 and stdin, can know of the
+    rest of the project); None when there are none."""
+    from leaklint.cache import latest_summaries
+
+    summaries = latest_summaries(settings.root)
+    return build_index(summaries, settings) if summaries else None  # type: ignore[arg-type]
 
 
 def project_files(paths: Sequence[str], settings: Settings) -> List[str]:

@@ -195,3 +195,29 @@ class Cache:
         for other in self.folder.glob("*.json"):
             if other != self.file and other.stat().st_mtime < horizon:
                 other.unlink()
+
+
+def latest_summaries(root: Path) -> Dict[str, Dict[str, Any]]:
+    """The project-index summaries of the cache file a CLI run wrote last under `root`
+    (path -> summary), for the front ends that see one file (flake8, stdin). Their
+    settings differ from the CLI's (flake8 selects every rule), so they cannot open the
+    CLI's file by its key; summaries depend on little of the settings. Empty when there
+    is no cache or it cannot be read."""
+    folder = Path(root) / FOLDER
+    try:
+        files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return {}
+    for path in files:
+        try:
+            with open(path, "rb") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+            continue
+        found = {p: e["summary"] for p, e in data["files"].items()
+                 if isinstance(e, dict) and isinstance(e.get("summary"), dict)}
+        if found:
+            return found
+    return {}

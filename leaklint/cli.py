@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="print the number of findings per code")
     check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     check.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of internal errors")
+    check.add_argument("--explain-index", action="store_true",
+                       help="lint nothing: print what the project index knows about each file given")
     _add_run_arguments(check)
 
     rule = sub.add_parser("rule", help="explain one rule")
@@ -131,6 +133,33 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings.with_overrides(**changes) if changes else settings
 
 
+def run_explain_index(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """`check --explain-index PATH...`: what the project index knows about each file (its
+    factories, resource classes, releases, attributes it types, and the facts of other
+    modules its findings depend on), so a user can see why a call counts as a creation."""
+    from leaklint.api import build_project
+    from leaklint.discovery import discover
+    from leaklint.project import module_name
+
+    files = [p for p in discover(args.paths, settings) if p != "-" and p.endswith(".py")]
+    index = build_project(files, args.paths, settings)
+    for path in files:
+        module, _package = module_name(path)
+        module = module or "__main__"
+        if index.paths.get(module) != path:
+            out.write(f"{path}: not in the index (it does not parse, or another file has its module name)\n")
+            continue
+        facts = index.explain(module)
+        out.write(f"{path} (module {module})\n")
+        for heading, label in (("factories", "factory"), ("resource classes", "resource class"),
+                               ("releases", "release of"), ("attributes", "attribute")):
+            for name, text in sorted(facts[heading].items()):
+                out.write(f"  {label} {name}: {text}\n")
+        depends = facts["depends on"]
+        out.write(f"  depends on: {', '.join(depends) if depends else 'nothing from the index'}\n")
+    return 0
+
+
 def _use_color(stream: TextIO) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
@@ -143,6 +172,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     if args.fix or args.diff:
         return run_fix(args, settings, out)
+    if args.explain_index:
+        return run_explain_index(args, settings, out)
     stdin = None
     if "-" in args.paths:
         stdin = sys.stdin.buffer.read()

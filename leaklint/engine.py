@@ -7,7 +7,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
 import libcst as cst
 
@@ -19,7 +19,7 @@ from leaklint.analysis.walk import SCOPE_NODES, iter_children
 from leaklint.config import Settings, expand_codes
 from leaklint.context import FileContext
 from leaklint.diagnostics import Diagnostic, Finding
-from leaklint.project import ModuleView, local_view, summarize_text, summary_of
+from leaklint.project import ModuleView, ProjectIndex, local_view, summarize_text, summary_of
 from leaklint.rules import Rule, all_rules, rules_by_code
 
 PARSE_ERROR = "LL001"
@@ -231,13 +231,15 @@ PARTIAL_POSITIONS = True
 
 
 def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = False,
-              tree: Optional[ast.Module] = None, whole: bool = False, project: Optional[ModuleView] = None,
+              tree: Optional[ast.Module] = None, whole: bool = False,
+              project: Union[ModuleView, ProjectIndex, None] = None,
               want_summary: bool = False) -> FileResult:
     """Lint decoded source text. `cpython_parsed`: the caller (flake8) has already
     parsed it with CPython's parser, so the guard below need not parse it again; `tree`
     is that parse, when the caller has it. `whole`: parse the whole file with libcst,
     not only what the rules' candidates need (the fix engine writes the module back).
-    `project`: the project index as this file sees it; without it the rules see the
+    `project`: the project index as this file sees it, or a whole index (the file's
+    view of it is taken with its summary as it is now); without it the rules see the
     file's own facts only. `want_summary`: put the file's index summary in the result
     (parsing it for that alone when no rule needs it)."""
     result = FileResult(source.path)
@@ -286,6 +288,8 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
             summary = None
         if want_summary:
             result.summary = summary
+        if isinstance(project, ProjectIndex):  # a whole index (flake8, stdin): this file's view of it
+            project = project.view_for(summary, source.path) if summary is not None else None
         if project is None:  # the file's own facts (flake8, stdin, the CLI's first pass)
             project = local_view(summary, source.path, settings.knowledge())
         if index is not None:
@@ -343,12 +347,13 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     return result
 
 
-def _names_project_facts(text: str, project: Optional[ModuleView]) -> bool:
+def _names_project_facts(text: str, project: Union[ModuleView, ProjectIndex, None]) -> bool:
     """Whether `text` calls a project factory or resource class by name: the index's
     words widen the text pre-filter."""
     if project is None or not project.short_names:
         return False
-    pattern = project.index.trigger_pattern()
+    index = project if isinstance(project, ProjectIndex) else project.index
+    pattern = index.trigger_pattern()
     return pattern is not None and pattern.search(text) is not None
 
 

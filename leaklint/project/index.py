@@ -418,6 +418,19 @@ class ProjectIndex:
         data = json.dumps(self.facts_of(module), sort_keys=True, default=str)
         return hashlib.sha256(data.encode()).hexdigest()[:16]
 
+    def view_for(self, summary: Dict[str, Any], path: str) -> "ModuleView":
+        """The view of a file given with its summary as it is now: the index's own when
+        that is the summary it holds for the file's module, else the index with this
+        summary in its place (a file edited since the index was built)."""
+        module = summary["module"]
+        if self.modules.get(module) == summary:
+            return self.view(module, path)
+        modules = dict(self.modules)
+        modules[module] = summary
+        paths = dict(self.paths)
+        paths[module] = path
+        return ProjectIndex(modules, paths, self.knowledge, self.root).view(module, path)
+
     def view(self, module: str, path: str = "") -> "ModuleView":
         """The index as the rules of `module` see it."""
         from leaklint.project.modules import module_name as _name
