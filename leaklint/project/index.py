@@ -73,6 +73,8 @@ class ProjectIndex:
             self._tails.setdefault(name.rsplit(".", 1)[-1], []).append(name)
         self.words = frozenset(part for name in summaries for part in name.split(".") if part)
         self._short_names: Optional[frozenset] = None
+        self._mro: Dict[str, List[Tuple[str, str]]] = {}
+        self._types: Dict[str, Optional[Tuple[str, str]]] = {}
 
     # --- where a name is defined ------------------------------------------------------
 
@@ -229,7 +231,8 @@ class ProjectIndex:
         if not owned:
             return None
         methods: Dict[str, bool] = {}  # release method -> async
-        resource = None
+        resource: Optional[Made] = None
+        released_attr = ""
         for other_module, other in chain:
             entry = self.modules[other_module]["classes"][other]
             for attr, by_method in entry["releases"].items():
@@ -240,14 +243,15 @@ class ProjectIndex:
                     if method in _NOT_RELEASES or not ways.intersection(hows):
                         continue
                     methods.setdefault(method, entry["methods"].get(method, False))
-                    resource = resource or owned[attr]
+                    if resource is None:
+                        resource, released_attr = owned[attr], attr
         if not methods or resource is None:
             return None
         ordered = sorted(methods, key=lambda m: (m.startswith("__"), m))
         managed = any(m in ("__enter__", "__aenter__") for mod, other in chain
                       for m in self.modules[mod]["classes"][other]["methods"])
         spec = ResourceSpec(cls, tuple(ordered), awaited=methods[ordered[0]], with_releases=managed)
-        attr = next(a for a, m in owned.items() if m is resource)
+        attr = released_attr
         where = self.where(module, self.modules[module]["classes"][name]["line"])
         label = f"{name}() (owns {resource.resource} in `self.{attr}`, released by {ordered[0]}(); {where})"
         return Made(spec, label, "class", resource.resource, resource.where or where)
@@ -256,6 +260,12 @@ class ProjectIndex:
 
     def mro(self, cls: str) -> List[Tuple[str, str]]:
         """`cls` and its project bases, depth first, each once: (module, class name)."""
+        found = self._mro.get(cls)
+        if found is None:
+            found = self._mro[cls] = self._compute_mro(cls)
+        return found
+
+    def _compute_mro(self, cls: str) -> List[Tuple[str, str]]:
         out: List[Tuple[str, str]] = []
         seen: Set[Tuple[str, str]] = set()
         todo = [cls]
@@ -297,6 +307,14 @@ class ProjectIndex:
 
     def attribute_type(self, name: str) -> Optional[Tuple[str, str]]:
         """(what made it, where) for `a.b.c`, assigned `a.b.c = <call>` in some module."""
+        if name in self._types:
+            return self._types[name]
+        found = self._types[name] = self._attribute_type(name)
+        return found
+
+    def _attribute_type(self, name: str) -> Optional[Tuple[str, str]]:
+        if not self._attr_modules():
+            return None
         located = self.locate(name)
         candidates = []
         if located is not None and located[1]:
@@ -369,49 +387,46 @@ class ProjectIndex:
     # --- what a module's findings depend on --------------------------------------------
 
     def facts_of(self, module: str) -> List[Any]:
-        """The facts a module's findings may use: for every name it calls or subclasses
-        that the index knows, what the index says of it."""
+        """The facts a module's findings may use, each only when the index knows it:
+        what the names it calls make (a project factory or resource class), what its
+        classes' project bases release of the attributes they store and what their
+        `self.m()` factories make, and the types of attributes it reads that were set
+        elsewhere. The same facts from its own summary alone are what its first pass
+        saw; a difference means linting it again with the whole index."""
         summary = self.modules.get(module)
         if summary is None:
             return []
         out: List[Any] = []
-        names: Set[str] = set(summary["uses"])
-        for cls in summary["classes"]:
-            names.add(f"{module}.{cls}")
         words = self.words
-        for name in sorted(names):
+        for name in summary["uses"]:
             if not any(part in words for part in name.split(".")):
                 continue
-            fact = self._fact(name)
-            if fact is not None:
-                out.append([name, fact])
+            made = self.made_by(name)
+            if made is not None and made.kind != "library":
+                out.append(["made", name, made.label, list(made.spec.release), made.spec.awaited,
+                            made.spec.with_releases])
+            parts = name.split(".")
+            for cut in range(len(parts) - 1, 1, -1):
+                prefix = ".".join(parts[:cut])
+                found_type = self.attribute_type(prefix)
+                if found_type is not None:
+                    out.append(["type", prefix, *found_type])
+                    break
+        for cls, entry in summary["classes"].items():
+            full = f"{module}.{cls}"
+            if not entry["bases"]:
+                continue
+            chain = self.mro(full)
+            for attr in entry["attrs"]:
+                for other_module, other in chain:
+                    by_method = self.modules[other_module]["classes"][other]["releases"].get(attr)
+                    if by_method:
+                        out.append(["released", cls, attr, other_module, other, by_method])
+            for method in entry["calls"]:
+                made = self.method_made(full, method)
+                if made is not None:
+                    out.append(["method", cls, method, made.label, list(made.spec.release), made.spec.awaited])
         return out
-
-    def _fact(self, name: str) -> Optional[Any]:
-        made = self.made_by(name)
-        fact: Dict[str, Any] = {}
-        if made is not None and made.kind != "library":
-            fact["made"] = [made.label, list(made.spec.release), made.spec.awaited]
-        located = self.locate(name)
-        if located is not None and len(located[1]) == 1:
-            chain = self.mro(name)
-            if chain:
-                rows = []
-                for module, cls in chain:
-                    entry = self.modules[module]["classes"][cls]
-                    methods = {}
-                    for method in entry["methods"]:
-                        found = self.method_made(name, method)
-                        if found is not None:
-                            methods[method] = [found.label, list(found.spec.release), found.spec.awaited]
-                    rows.append([module, cls, entry["releases"], methods])
-                fact["mro"] = rows
-        for cut in range(len(name.split(".")) - 1, 1, -1):
-            prefix = name.rsplit(".", len(name.split(".")) - cut)[0]
-            found_type = self.attribute_type(prefix)
-            if found_type is not None:
-                fact.setdefault("attrs", []).append([prefix, *found_type])
-        return fact or None
 
     def digest_of(self, module: str) -> str:
         """A hash of `facts_of(module)`: a cached result stays valid while it holds."""
@@ -475,8 +490,19 @@ class ProjectIndex:
             out["attributes"][key] = f"{_short(ref)}() at line {line}"
         for key, (ref, line) in summary.get("objects", {}).items():
             out["attributes"][key] = f"{_short(ref)}() at line {line}"
-        out["depends on"] = [name for name, _fact in self.facts_of(module)]
+        out["depends on"] = sorted({_describe_fact(fact) for fact in self.facts_of(module)})
         return out
+
+
+def _describe_fact(fact: List[Any]) -> str:
+    kind = fact[0]
+    if kind == "made":
+        return f"{fact[1]}() makes {fact[2]}"
+    if kind == "type":
+        return f"{fact[1]} holds {_short(fact[2])}() (set at {fact[3]})"
+    if kind == "released":
+        return f"{fact[1]}.{fact[2]} is released in {fact[3]}.{fact[4]}"
+    return f"self.{fact[2]}() in {fact[1]} makes {fact[3]}"
 
 
 class ModuleView:

@@ -206,6 +206,17 @@ class _Summarizer:
             found = self.owner(node)
             if found is not None:
                 spoiled.add(found[1])
+        # `name = <call>` in those functions: only such a returned name may be fresh
+        bound: Set[Tuple[ast.AST, str]] = set()
+        for node in self.of(ast.Assign):
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is ast.Await:
+                value = value.value  # type: ignore[attr-defined]
+            if type(value) is not ast.Call or len(node.targets) != 1 or type(node.targets[0]) is not ast.Name:  # type: ignore[attr-defined]
+                continue
+            found = self.owner(node)
+            if found is not None and found[1] in returns:
+                bound.add((found[1], node.targets[0].id))  # type: ignore[attr-defined]
         out: Dict[str, Any] = {}
         for function, nodes in returns.items():
             if function in spoiled or any(not self._plain(d) for d in function.decorator_list):  # type: ignore[attr-defined]
@@ -218,7 +229,7 @@ class _Summarizer:
                 if value is None or (type(value) is ast.Constant and value.value is None):
                     continue
                 ref, line = self.callee(value, holder), node.lineno
-                if ref is None and type(value) is ast.Name:
+                if ref is None and type(value) is ast.Name and (function, value.id) in bound:
                     ref, line = self._fresh_local(function, value.id, holder)
                 if ref is None:
                     made = []
@@ -271,7 +282,7 @@ class _Summarizer:
                     bases.append(name)
             methods = {m.name: type(m) is ast.AsyncFunctionDef for m in stmt.body if isinstance(m, _DEFS)}
             out[stmt.name] = {"line": stmt.lineno, "bases": bases, "methods": methods, "stores": {},
-                              "releases": {}}
+                              "releases": {}, "attrs": [], "calls": []}
         self._out_classes_ref = out
         if not out:
             return out
@@ -282,12 +293,17 @@ class _Summarizer:
             if value is None or len(targets) != 1 or type(targets[0]) is not ast.Attribute:
                 continue
             found = self.owner(node)
-            if found is None or found[2] is None or found[1].name not in _INIT:  # type: ignore[attr-defined]
+            if found is None or found[2] is None:
                 continue
             holder = self.holder(found[1], found[2])
             target = targets[0]
             if holder is None or type(target.value) is not ast.Name or target.value.id != holder:  # type: ignore[attr-defined]
                 continue
+            entry = out[found[2].name]  # type: ignore[attr-defined]
+            if target.attr not in entry["attrs"]:  # type: ignore[attr-defined]
+                entry["attrs"].append(target.attr)  # type: ignore[attr-defined]
+            if found[1].name not in _INIT:  # type: ignore[attr-defined]
+                continue  # what instances own from the start: stored in __init__
             ref = self.callee(value, holder)
             if ref is not None:
                 stores = out[found[2].name]["stores"]  # type: ignore[attr-defined]
@@ -307,6 +323,8 @@ class _Summarizer:
         for node in self.of(ast.Call):
             func = node.func  # type: ignore[attr-defined]
             name = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else None  # type: ignore[attr-defined]
+            if type(func) is ast.Attribute and type(func.value) is ast.Name:  # type: ignore[attr-defined]
+                self._self_call(node, func)
             if name not in _HANDOVERS:
                 continue
             for arg in node.args:  # type: ignore[attr-defined]
@@ -326,6 +344,17 @@ class _Summarizer:
         methods.setdefault(found[1].name, [])  # type: ignore[attr-defined]
         if how not in methods[found[1].name]:  # type: ignore[attr-defined]
             methods[found[1].name].append(how)  # type: ignore[attr-defined]
+
+    def _self_call(self, node: ast.AST, func: ast.AST) -> None:
+        """`self.m()` in a method: m may be a factory found in a base class."""
+        found = self.owner(node)
+        if found is None or found[2] is None:
+            return
+        if func.value.id != self.holder(found[1], found[2]):  # type: ignore[attr-defined]
+            return
+        calls = self._class_entry(found[2])["calls"]
+        if func.attr not in calls:  # type: ignore[attr-defined]
+            calls.append(func.attr)  # type: ignore[attr-defined]
 
     def _class_entry(self, cls: ast.AST) -> Dict[str, Any]:
         return self._out_classes_ref[cls.name]  # type: ignore[attr-defined]
