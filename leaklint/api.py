@@ -152,7 +152,16 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
     deps: Dict[int, Optional[str]] = {}
     for i, path in enumerate(files):
         summary = summaries.get(path)
-        if path == STDIN or not summary:
+        if path == STDIN:
+            continue
+        if not summary:  # it does not parse: no facts to use, nothing to depend on
+            entry = pending.pop(i, None)
+            if entry is not None:
+                try:
+                    results[i] = FileResult(path, [from_data(d, path) for d in entry["diagnostics"]])  # type: ignore[index]
+                    cache.hits += 1  # type: ignore[union-attr]
+                except (KeyError, TypeError, ValueError):
+                    relint.append(i)
             continue
         module = summary["module"]
         if index.paths.get(module) != path:  # another file has its module name: its own facts only

@@ -25,6 +25,7 @@ FOLDER = ".leaklint_cache"
 _FORMAT = 1
 # a cache file no run has written for this long belongs to an old version or config
 STALE_AFTER = 14 * 24 * 3600
+NO_SUMMARY = object()  # put_digest's default: the entry records no project-index summary
 
 
 def content_hash(data: bytes) -> str:
@@ -154,11 +155,12 @@ class Cache:
         self.put_digest(path, content_hash(data), diagnostics)
 
     def put_digest(self, path: str, digest: str, diagnostics: List[Diagnostic],
-                   summary: Optional[Dict[str, Any]] = None, deps: Optional[str] = None) -> None:
+                   summary: Any = NO_SUMMARY, deps: Optional[str] = None) -> None:
         """Record the findings of the content whose hash is `digest` (with its index
-        summary and the digest of the index facts they used, when given)."""
+        summary, None for a file that does not parse, and the digest of the index facts
+        they used, when given)."""
         entry: Dict[str, Any] = {"sha256": digest, "diagnostics": [to_data(d) for d in diagnostics]}
-        if summary is not None:
+        if summary is not NO_SUMMARY:
             entry["summary"] = summary
         if deps is not None:
             entry["deps"] = deps

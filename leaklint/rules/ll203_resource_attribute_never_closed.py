@@ -36,9 +36,9 @@ exposed by a property. Such code counts wherever it sits in the class itself, in
 bases or subclasses in the module, in module-level functions, or in a class that
 handles another object's attribute; a sibling class closing its own `self.x` does not
 count. Bases defined in other modules of the project count too, through the project
-index (docs/project-index.md), and so do the project's own factories and resource
-classes as creations. A string naming the attribute (`getattr(self, name)` loops) makes it uncertain,
-hence clean. Module-level and class-level clients are long-lived by design and not
+index (docs/project-index.md), and the project's own factories and resource classes
+are creations. A string naming the attribute (`getattr(self, name)` loops) makes it
+uncertain, hence clean. Module-level and class-level clients are long-lived by design and not
 reported."""
     fix_applicability = Applicability.SUGGESTED
     fix_description = (
