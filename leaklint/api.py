@@ -16,7 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from leaklint import fingerprint, notebook
+from leaklint import fingerprint
 from leaklint.config import Settings, expand_codes
 from leaklint.diagnostics import Diagnostic, Fix
 from leaklint.discovery import STDIN, discover, path_matches
@@ -39,7 +39,9 @@ def lint_source(source: Union[str, bytes], path: str, settings: Settings, *, who
     the fix engine (by default only what the rules' candidates need is parsed).
     `project`: the project index as this file sees it (default: the file's own facts);
     `want_summary`: return the file's index summary too."""
-    if path.endswith(notebook.SUFFIX):
+    if path.endswith(".ipynb"):  # notebook.SUFFIX; the module (libcst) loads only for notebooks
+        from leaklint import notebook
+
         result = notebook.lint_notebook(source, path, settings)
     elif isinstance(source, bytes):
         result = lint_bytes(source, path, settings, whole=whole, project=project, want_summary=want_summary)

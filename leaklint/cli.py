@@ -10,7 +10,7 @@ import os
 import sys
 import traceback
 from collections import Counter
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from leaklint import __version__, baseline
 from leaklint.api import lint_file, lint_paths, lint_source, tune_gc
@@ -18,11 +18,13 @@ from leaklint.config import ConfigError, Settings, check_code_prefix, load_setti
 from leaklint.diagnostics import Applicability, Diagnostic
 from leaklint.discovery import STDIN
 from leaklint.docs import render_rule
-from leaklint.fixes import FixOutcome, fix_paths, text_edits
 from leaklint.report import FORMATS, ReportOptions
 from leaklint.report.sarif import TextEdit
 from leaklint.report.text import write_statistics
-from leaklint.rules import all_rules, rules_by_code
+from leaklint.rules import all_rules, rules_by_code  # light: the rule modules load when asked for
+
+if TYPE_CHECKING:
+    from leaklint.fixes import FixOutcome
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -210,6 +212,8 @@ def _sarif_edits(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: O
         for d in result.diagnostics:
             by_key[(d.path, d.line, d.column, d.code)] = (result.module, d)
 
+    from leaklint.fixes import text_edits
+
     def edits(d: Diagnostic) -> List[TextEdit]:
         found = by_key.get((d.path, d.line, d.column, d.code))
         if found is None:
@@ -235,6 +239,8 @@ def run_fix(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """--fix / --diff: fix every file to a fixed point; write (or diff) the result; report
     the findings that remain. Standard input's fixed text goes to standard output, and
     the report then to standard error."""
+    from leaklint.fixes import fix_paths  # libcst: only when fixing
+
     known = _load_baseline(args)
     stdin = sys.stdin.buffer.read() if "-" in args.paths else None
     results = fix_paths(args.paths, settings, unsafe=args.unsafe_fixes, write=not args.diff,
@@ -272,7 +278,7 @@ def run_fix(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return EXIT_CLEAN
 
 
-def _show_fixes(outcomes: Sequence[FixOutcome], stream: TextIO) -> None:
+def _show_fixes(outcomes: Sequence["FixOutcome"], stream: TextIO) -> None:
     """ruff's --show-fixes: per file, how many of each code were fixed."""
     fixed = [o for o in outcomes if o.applied]
     total = sum(len(o.applied) for o in fixed)

@@ -7,20 +7,22 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
-
-import libcst as cst
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
 from leaklint import sieve
-from leaklint.analysis.deep import run_deep
-from leaklint.analysis.positions import compute_positions, positions_in_statements
-from leaklint.analysis.scopes import Scope
-from leaklint.analysis.walk import SCOPE_NODES, iter_children
 from leaklint.config import Settings, expand_codes
-from leaklint.context import FileContext
 from leaklint.diagnostics import Diagnostic, Finding
 from leaklint.project import ModuleView, ProjectIndex, local_view, summarize_text, summary_of
-from leaklint.rules import Rule, all_rules, rules_by_code
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from leaklint.context import FileContext
+    from leaklint.rules import Rule
+
+# libcst, the rules and the analyses on libcst's tree are imported when a file first
+# reaches them (about a third of a second): a run that reads every result from the
+# cache, or whose files no rule can match, never pays for them.
 
 PARSE_ERROR = "LL001"
 
@@ -50,7 +52,7 @@ class SourceFile:
 class FileResult:
     path: str
     diagnostics: List[Diagnostic] = field(default_factory=list)
-    module: Optional[cst.Module] = None  # kept for the fix engine when it asks
+    module: Optional["cst.Module"] = None  # kept for the fix engine when it asks
     # the file's project-index summary (leaklint.project), when it was asked for and the
     # file parses; what the index is built from
     summary: Optional[dict] = None
@@ -86,7 +88,9 @@ def decode_source(data: bytes) -> Tuple[str, str]:
 class _Dispatch:
     """visit_/leave_ handlers of the selected rules, indexed by node type."""
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(self, rules: Sequence["Rule"]) -> None:
+        import libcst as cst
+
         self.visit: Dict[type, List[Callable]] = {}
         self.leave: Dict[type, List[Callable]] = {}
         for rule in rules:
@@ -103,8 +107,13 @@ class _Dispatch:
                 table.setdefault(node_type, []).append(getattr(rule, attr))
 
 
-def _walk(module: cst.Module, ctx: FileContext, dispatch: _Dispatch) -> None:
+def _walk(module: "cst.Module", ctx: "FileContext", dispatch: _Dispatch) -> None:
     """One pre-order walk with enter/leave events, keeping ctx.stack and ctx.scope."""
+    import libcst as cst
+
+    from leaklint.analysis.scopes import Scope
+    from leaklint.analysis.walk import SCOPE_NODES, iter_children
+
     visit, leave = dispatch.visit, dispatch.leave
     stack = ctx.stack
     # explicit stack of (node, children iterator) to survive deep nesting
@@ -133,7 +142,9 @@ def _walk(module: cst.Module, ctx: FileContext, dispatch: _Dispatch) -> None:
         work.append((child, iter_children(child)))
 
 
-def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type[Rule]]:
+def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type["Rule"]]:
+    from leaklint.rules import all_rules
+
     enabled = settings.enabled_codes()
     return [
         r for r in all_rules()
@@ -144,7 +155,7 @@ def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type[R
 _trigger_cache: Dict[Tuple, Optional["re.Pattern[str]"]] = {}
 
 
-def trigger_pattern(rules: Sequence[Type[Rule]], settings: Settings) -> Optional["re.Pattern[str]"]:
+def trigger_pattern(rules: Sequence[Type["Rule"]], settings: Settings) -> Optional["re.Pattern[str]"]:
     """One regex matching any trigger of `rules`; None when some rule cannot tell
     (then every file is parsed)."""
     key = (tuple(r.code for r in rules), settings)
@@ -311,6 +322,10 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         starts = [(stmt.lineno, [s.lineno for s in stmt.body] if type(stmt) is ast.ClassDef else None)
                   for stmt in tree.body]
     tree = None
+    import libcst as cst
+
+    from leaklint.context import FileContext
+
     try:
         module = cst.parse_module(parse_text)
     except Exception as exc:  # ParserSyntaxError, and the native parser's other complaints
@@ -388,6 +403,8 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
     # reported whatever is selected (as ruff's syntax errors), unless explicitly ignored
     if PARSE_ERROR in expand_codes(settings.ignore) or _suppressed(PARSE_ERROR, file_codes):
         return
+    from leaklint.rules import rules_by_code
+
     rule = rules_by_code()[PARSE_ERROR]
     cell, cell_line = source.line_map(line) if source.line_map else (None, line)
     lines = source.text.splitlines()
@@ -398,9 +415,13 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
     )
 
 
-def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Module,
+def _to_diagnostics(findings: List[Finding], source: SourceFile, module: "cst.Module",
                     enabled: frozenset, file_codes: Optional[frozenset],
                     starts: Optional[list] = None, line_map: Optional[List[int]] = None) -> List[Diagnostic]:
+    from leaklint.analysis.deep import run_deep
+    from leaklint.analysis.positions import compute_positions, positions_in_statements
+    from leaklint.rules import rules_by_code
+
     positions = None
     if starts is not None and PARTIAL_POSITIONS:  # placed by the ast: the file's own lines
         positions = run_deep(positions_in_statements, module, findings, starts)
