@@ -145,9 +145,9 @@ class ProjectIndex:
         if name.startswith("."):
             spec = table.METHOD_RESOURCES.get(name[1:])
             return Made(spec, f"{name}()", "library", f"{name}()", "") if spec is not None else None
-        located = self.locate(name)
+        specs = self.knowledge.resources.get(name)
+        located = self.locate(name) if not specs else None  # the tables first: a library linted as a project
         if located is None:
-            specs = self.knowledge.resources.get(name)
             if not specs or name in _UNSURE:
                 return None
             spec = specs[0]
