@@ -30,7 +30,9 @@ _DEPTH = 12
 # library creators whose result may own nothing (a wrapper of the caller's file object,
 # a detached process): leaklint judges them at the call, so a factory of one is unsure
 _UNSURE = frozenset(table.FILEOBJ_PARAMETER) | table.FIRST_ARGUMENT_MAY_BE_BUFFER | frozenset(table.DETACHING_KEYWORDS)
-_NOT_RELEASES = frozenset({"__del__"})
+# methods that release an attribute but are no way for a user to release the instance:
+# the finalizer, a constructor cleaning up after a failure, entering a context
+_NOT_RELEASES = frozenset({"__del__", "__init__", "__post_init__", "__enter__", "__aenter__", "__new__"})
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,8 @@ class ProjectIndex:
                         resource, released_attr = owned[attr], attr
         if not methods or resource is None:
             return None
-        ordered = sorted(methods, key=lambda m: (m.startswith("__"), m))
+        # the generic names first (`close` before `run`), then dunders (`__exit__`: `with`)
+        ordered = sorted(methods, key=lambda m: (m.startswith("__"), m not in table.GENERIC_RELEASE, m))
         managed = any(m in ("__enter__", "__aenter__") for mod, other in chain
                       for m in self.modules[mod]["classes"][other]["methods"])
         spec = ResourceSpec(cls, tuple(ordered), awaited=methods[ordered[0]], with_releases=managed)
