@@ -236,3 +236,49 @@ def test_explain_index_says_why_a_call_counts(capsys):
     assert code == 0
     assert "factory make_client: make_client() (returns httpx.Client(), made at" in out
     assert "shared_client" not in out
+
+
+def test_a_declared_library_resource_makes_its_owners_resource_classes(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.leaklint.resources]\n"posthog.Posthog" = ["shutdown"]\n')
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "telemetry.py").write_text(
+        "from posthog import Posthog\n\nclass Telemetry:\n    def __init__(self, key):\n"
+        "        self._client = Posthog(key)\n\n    def shutdown(self):\n        self._client.shutdown()\n")
+    (pkg / "events.py").write_text(
+        "from .telemetry import Telemetry\n\ndef on_event(event):\n    t = Telemetry('k')\n    t.capture(event)\n")
+    from leaklint.config import load_settings
+
+    settings = load_settings(str(tmp_path / "pyproject.toml"))
+    results = lint_paths([str(pkg)], settings)
+    found = [(Path(r.path).name, d.line, d.code) for r in results for d in r.diagnostics]
+    assert found == [("events.py", 4, "LL201")]
+    assert any("Telemetry() (owns posthog.Posthog()" in d.message for r in results for d in r.diagnostics)
+
+
+_NO_LIBCST = """
+import sys
+from leaklint.api import lint_paths
+from leaklint.config import Settings
+settings = Settings()
+assert sorted(settings.enabled_codes())[:2] == ["LL001", "LL101"]  # codes, not rule modules
+lint_paths([sys.argv[1]], settings, use_cache=True)
+assert "libcst" not in sys.modules, "a warm run imported libcst"
+"""
+
+
+def test_a_warm_run_and_rule_selection_never_import_libcst(tmp_path, monkeypatch):
+    copy = _copy("project_factories", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    lint_paths([str(copy)], Settings(root=tmp_path), use_cache=True)  # fills the cache
+    run = subprocess.run([sys.executable, "-c", _NO_LIBCST, str(copy)], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_the_codes_table_agrees_with_the_rules():
+    from leaklint.rules import all_rules
+    from leaklint.rules.codes import DEFAULT_OFF, codes
+
+    assert list(codes()) == [r.code for r in all_rules()]
+    assert DEFAULT_OFF == {r.code for r in all_rules() if not r.default}
