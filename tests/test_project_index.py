@@ -282,3 +282,13 @@ def test_the_codes_table_agrees_with_the_rules():
 
     assert list(codes()) == [r.code for r in all_rules()]
     assert DEFAULT_OFF == {r.code for r in all_rules() if not r.default}
+
+
+def test_a_with_block_that_does_not_close_is_no_release_method(tmp_path):
+    """sqlite3's `with conn:` commits: a method using it releases nothing."""
+    (tmp_path / "m.py").write_text(
+        "import sqlite3\n\nclass Store:\n    def __init__(self):\n        self._db = sqlite3.connect(':memory:')\n\n"
+        "    def add(self, row):\n        with self._db:\n            self._db.execute('insert', row)\n\n"
+        "    def close(self):\n        self._db.close()\n")
+    made = _index(tmp_path).made_by("m.Store")
+    assert made is not None and made.spec.release == ("close",)

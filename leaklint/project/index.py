@@ -241,6 +241,8 @@ class ProjectIndex:
                 if attr not in owned:
                     continue
                 ways = _ways(owned[attr].spec.release)
+                if not owned[attr].spec.with_releases:  # `with self._db:` only commits (sqlite3)
+                    ways = ways - {"__exit__"}
                 for method, hows in by_method.items():
                     if method in _NOT_RELEASES or not ways.intersection(hows):
                         continue
