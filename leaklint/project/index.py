@@ -189,8 +189,10 @@ class ProjectIndex:
         spec = ResourceSpec(f"{module}.{qualname}", tuple(release), awaited=any(m.spec.awaited for m in found),
                             with_releases=all(m.spec.with_releases for m in found))
         where = first.where or self.where(module, lines[0])
-        label = f"{qualname.rsplit('.', 1)[-1]}() (returns {first.resource}, made at {where})"
-        return Made(spec, label, "factory", first.resource, where)
+        # a project class's instance is what it returns: `Mempool()`, not the sqlite3 inside
+        returned = f"{first.spec.callable.rsplit('.', 1)[-1]}()" if first.kind == "class" else first.resource
+        label = f"{qualname.rsplit('.', 1)[-1]}() (returns {returned}, made at {where})"
+        return Made(spec, label, "factory", returned, where)
 
     def method_made(self, cls: str, method: str) -> Optional[Made]:
         """What `self.<method>()` returns in class `cls`, the method found in its MRO."""
