@@ -170,7 +170,7 @@ def main() -> None:
             if not copy.exists():
                 shutil.copytree(corpus, copy)
             command = [str(copy) if part == "COPY" else part for part in command]
-            edited = sorted(copy.rglob("*.py"))[len(files) // 2]
+            edited = sorted(copy.rglob("*.py"))[files // 2]
             edit = lambda run: edited.write_text(edited.read_text(errors="replace") + f"\n# edit {run}\n")  # noqa: E731
         measure(command, scratch, env)  # bytecode written, and for "warm" the cache filled
         times, peaks = [], []

@@ -135,6 +135,8 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
         else:
             todo.append((index, path, len(data)))
 
+    # the files whose summaries the cache knew, whatever their content then
+    known_before = {p for p, e in cache.entries.items() if isinstance(e, dict) and "summary" in e} if cache else None
     linted = _lint_many([(path, size) for _i, path, size in todo], settings, jobs)
     fresh: Dict[int, str] = {}
     for (index, path, _size), (result, digest) in zip(todo, linted):
@@ -144,10 +146,18 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
             fresh[index] = digests[path] = digest
     # the rest of the project: summaries only
     given = set(files)
+    misses: List[str] = []
     for path in project_files(paths, settings):
         if path in given:
             continue
-        summaries[path] = _summary_only(path, settings, cache, digests)
+        summaries[path] = _summary_only(path, settings, cache, digests, misses)
+    # No summary changed (the same files, and each edit kept its file's summary): no
+    # file's facts can have changed, so the cached results stand without recomputing
+    # what each one used (the pre-commit case: a few files edited in a large project).
+    stable = (
+        cache is not None and not misses and _same_files(known_before, summaries)
+        and all(_old_summary(cache, files[i]) == summaries[files[i]] for i in fresh)
+    )
 
     index = build_index(summaries, settings)
     relint: List[int] = []
@@ -165,9 +175,17 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
                 except (KeyError, TypeError, ValueError):
                     relint.append(i)
             continue
+        if stable and i in pending:
+            entry = pending.pop(i)
+            try:
+                results[i] = FileResult(path, [from_data(d, path) for d in entry["diagnostics"]])  # type: ignore[index]
+                cache.hits += 1  # type: ignore[union-attr]
+                continue
+            except (KeyError, TypeError, ValueError):
+                pending[i] = entry
         module = summary["module"]
         if index.paths.get(module) != path:  # another file has its module name: its own facts only
-            deps[i] = local_digest(summary, settings)
+            deps[i] = local_digest(summary, path, settings)
         else:
             deps[i] = index.digest_of(module)
         if i in pending:
@@ -180,7 +198,7 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
                 except (KeyError, TypeError, ValueError):
                     pass
             relint.append(i)
-        elif deps[i] != local_digest(summary, settings):
+        elif deps[i] != local_digest(summary, path, settings):
             relint.append(i)  # its first pass saw its own facts only; others' facts change it
     for i in pending:  # a cached entry without a summary: lint again
         relint.append(i)
@@ -218,7 +236,30 @@ def project_files(paths: Sequence[str], settings: Settings) -> List[str]:
     return discover(roots, settings, suffixes=(".py",)) if roots else []
 
 
-def _summary_only(path: str, settings: Settings, cache, digests: Dict[str, str]) -> Optional[dict]:
+_MISSING = object()
+
+
+def _same_files(known: Optional[set], summaries: Dict[str, Optional[dict]]) -> bool:
+    """Whether the cache knew the summary of every file of this run, and no file it knew
+    in their folders is gone (a new or removed module can change what names resolve to).
+    Files of other folders (another run's paths) do not matter."""
+    if known is None:
+        return False
+    now = {os.path.abspath(p) for p in summaries if p != STDIN}
+    if not now <= known:
+        return False
+    folders = {os.path.dirname(p) for p in now}
+    return not any(os.path.dirname(p) in folders for p in known - now)
+
+
+def _old_summary(cache, path: str) -> object:
+    """The summary the cache holds for `path`, whatever content it was taken from."""
+    entry = cache.entries.get(os.path.abspath(path))
+    return entry.get("summary", _MISSING) if isinstance(entry, dict) else _MISSING
+
+
+def _summary_only(path: str, settings: Settings, cache, digests: Dict[str, str],
+                  misses: Optional[List[str]] = None) -> Optional[dict]:
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -235,6 +276,8 @@ def _summary_only(path: str, settings: Settings, cache, digests: Dict[str, str])
         return None
     summary = summarize_text(text, path, settings)
     if cache is not None:
+        if misses is not None and _old_summary(cache, path) != summary:
+            misses.append(path)
         cache.put_summary(path, digest, summary)
     return summary
 
@@ -260,9 +303,10 @@ def build_project(files: Sequence[str], paths: Sequence[str], settings: Settings
     return build_index(summaries, settings)
 
 
-def local_digest(summary: dict, settings: Settings) -> str:
+def local_digest(summary: dict, path: str, settings: Settings) -> str:
     """The facts digest of a file as its first pass saw them: its own summary alone."""
-    return ProjectIndex({summary["module"]: summary}, {}, settings.knowledge()).digest_of(summary["module"])
+    module = summary["module"]
+    return ProjectIndex({module: summary}, {module: path}, settings.knowledge(), str(settings.root)).digest_of(module)
 
 
 def read_and_lint(path: str, settings: Settings,

@@ -181,7 +181,8 @@ class Cache:
             handle, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    json.dump({"format": _FORMAT, "files": files}, out, ensure_ascii=False, separators=(",", ":"))
+                    # dumps, not dump: only the one-shot form uses the C encoder (10x faster)
+                    out.write(json.dumps({"format": _FORMAT, "files": files}, ensure_ascii=False, separators=(",", ":")))
                 os.replace(tmp, self.file)
             except BaseException:
                 os.unlink(tmp)

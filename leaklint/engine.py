@@ -302,7 +302,7 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         if isinstance(project, ProjectIndex):  # a whole index (flake8, stdin): this file's view of it
             project = project.view_for(summary, source.path) if summary is not None else None
         if project is None:  # the file's own facts (flake8, stdin, the CLI's first pass)
-            project = local_view(summary, source.path, settings.knowledge())
+            project = local_view(summary, source.path, settings.knowledge(), str(settings.root))
         if index is not None:
             index.project = project
     if index is not None and rules and SIEVE:

@@ -292,3 +292,23 @@ def test_a_with_block_that_does_not_close_is_no_release_method(tmp_path):
         "    def close(self):\n        self._db.close()\n")
     made = _index(tmp_path).made_by("m.Store")
     assert made is not None and made.spec.release == ("close",)
+
+
+def test_an_edit_that_keeps_the_summary_relints_only_that_file(tmp_path, monkeypatch):
+    import leaklint.api as api
+
+    copy = _copy("project_factories", tmp_path)
+    settings = _settings(copy)
+    before = package_actual(copy, use_cache=True)
+    linted = []
+    real = api.read_and_lint
+    monkeypatch.setattr(api, "read_and_lint", lambda path, s, project=None: linted.append(path) or real(path, s, project))
+    clients = copy / "util" / "clients.py"
+    clients.write_text(clients.read_text() + "\n# a comment: no fact changes\n")
+    assert package_actual(copy, use_cache=True) == before
+    assert [Path(p).name for p in linted] == ["clients.py"]
+    # a new module beside it: names may resolve differently, every result is checked again
+    (copy / "util" / "extra.py").write_text("def helper():\n    return 1\n")
+    linted.clear()
+    assert package_actual(copy, use_cache=True) == before
+    assert [Path(p).name for p in linted] == ["extra.py"]

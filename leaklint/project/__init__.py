@@ -59,10 +59,11 @@ def summarize_text(text: str, path: str, settings: Any) -> Optional[Dict[str, An
         return None
 
 
-def local_view(summary: Optional[Dict[str, Any]], path: str, knowledge: Any) -> Optional[ModuleView]:
+def local_view(summary: Optional[Dict[str, Any]], path: str, knowledge: Any,
+               root: Optional[str] = None) -> Optional[ModuleView]:
     """The index of one file on its own: what flake8, stdin and the CLI's first pass see."""
     if summary is None:
         return None
     module, is_package = module_name(path)
-    index = ProjectIndex({summary["module"]: summary}, {summary["module"]: path}, knowledge)
+    index = ProjectIndex({summary["module"]: summary}, {summary["module"]: path}, knowledge, root)
     return ModuleView(index, summary["module"], is_package)
