@@ -95,9 +95,16 @@ class LeaklintServer(LanguageServer):
         self._whole: Dict[str, Linted] = {}  # uri -> the last lint with fixes' nodes
         self._config_errors: set = set()  # shown once each
 
-    def shutdown(self) -> None:
-        for task in self._pending.values():
+    def stop_linting(self) -> None:
+        for task in list(self._pending.values()):
             task.cancel()
+        self._pending.clear()
+
+    def shutdown(self) -> None:
+        try:
+            self.stop_linting()
+        except RuntimeError:  # the loop is already closed: nothing is pending
+            pass
         self._pool.shutdown(wait=False, cancel_futures=True)
         super().shutdown()
 
@@ -270,17 +277,31 @@ class LeaklintServer(LanguageServer):
             return []
         only = params.context.only
         actions: List[lsp.CodeAction] = []
-        lo, hi = params.range.start, params.range.end
+        if wanted(lsp.CodeActionKind.QuickFix, only):
+            # writing a fix's code walks the whole module: off the loop, like linting
+            actions = await self._in_pool(lambda: self.quick_fixes(uri, linted, params.range)) or []
+        if wanted(FIX_ALL, only) and any(applicable(d.fix, unsafe=False) for d in linted.diagnostics):
+            action = lsp.CodeAction(title="leaklint: fix all safe", kind=FIX_ALL)
+            if self.resolves_edits():
+                action.data = {"uri": uri, "version": linted.version}
+                actions.append(action)
+            else:
+                action.edit = await self._in_pool(lambda: self.fix_all_edit(uri, linted))
+                if action.edit is not None:
+                    actions.append(action)
+        return actions
+
+    def quick_fixes(self, uri: str, linted: Linted, where: lsp.Range) -> List[lsp.CodeAction]:
+        """The fixes and noqa comments of the findings that touch `where`."""
+        actions: List[lsp.CodeAction] = []
+        lo, hi = (where.start.line, where.start.character), (where.end.line, where.end.character)
         for d in linted.diagnostics:
             diagnostic = self.to_lsp(d, linted.lines)
             r = diagnostic.range
-            if (r.end.line, r.end.character) < (lo.line, lo.character) or (hi.line, hi.character) < (r.start.line, r.start.character):
-                continue
-            if not wanted(lsp.CodeActionKind.QuickFix, only):
+            if (r.end.line, r.end.character) < lo or hi < (r.start.line, r.start.character):
                 continue
             fix = d.fix
-            if applicable(fix, unsafe=True) and linted.module is not None:
-                assert fix is not None
+            if fix is not None and applicable(fix, unsafe=True) and linted.module is not None:
                 edits = text_edits(linted.module, d)
                 if edits:
                     safe = fix.applicability is Applicability.SAFE
@@ -299,15 +320,6 @@ class LeaklintServer(LanguageServer):
                     diagnostics=[diagnostic],
                     edit=self.workspace_edit(uri, linted.version, self.line_edits(linted.lines, [noqa])),
                 ))
-        if wanted(FIX_ALL, only) and any(applicable(d.fix, unsafe=False) for d in linted.diagnostics):
-            action = lsp.CodeAction(title="leaklint: fix all safe", kind=FIX_ALL)
-            if self.resolves_edits():
-                action.data = {"uri": uri, "version": linted.version}
-                actions.append(action)
-            else:
-                action.edit = await self._in_pool(lambda: self.fix_all_edit(uri, linted))
-                if action.edit is not None:
-                    actions.append(action)
         return actions
 
     async def resolve(self, action: lsp.CodeAction) -> lsp.CodeAction:
@@ -432,6 +444,10 @@ def create_server(debounce: float = DEBOUNCE) -> LeaklintServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: LeaklintServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.forget(params.text_document.uri)
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(ls: LeaklintServer, params: None) -> None:
+        ls.stop_linting()  # nothing more is published once the editor asked to stop
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(
         code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=True))

@@ -173,7 +173,8 @@ async def test_diagnostics_on_open_with_columns_in_the_clients_units(client, tmp
     # a line with non-ASCII (one letter outside the BMP: two UTF-16 units, four UTF-8
     # bytes) before the finding: columns must be counted as the client counts them
     line = '    data = "é😀" + open(p).read()\n'
-    text = "def load(p):\n" + line + "    return data\n"
+    # a form feed is whitespace to Python and to the editor, a line break to str.splitlines
+    text = "\x0c# page two\ndef load(p):\n" + line + "    return data\n"
     capabilities = lsp.ClientCapabilities(general=lsp.GeneralClientCapabilities(position_encodings=[encoding]))
     result = await start(client, tmp_path, capabilities)
     assert result.capabilities.position_encoding == encoding
@@ -182,7 +183,7 @@ async def test_diagnostics_on_open_with_columns_in_the_clients_units(client, tmp
     width = utf16 if encoding == "utf-16" else (lambda s: len(s.encode("utf-8")))
     start_col = width(line[:line.index("open(")])
     end_col = width(line[:line.index("open(p)") + len("open(p)")])
-    assert d.range == lsp.Range(start=lsp.Position(line=1, character=start_col), end=lsp.Position(line=1, character=end_col))
+    assert d.range == lsp.Range(start=lsp.Position(line=2, character=start_col), end=lsp.Position(line=2, character=end_col))
     assert (d.code, d.source, d.severity) == ("LL204", "leaklint", lsp.DiagnosticSeverity.Warning)
     assert d.code_description.href == rule_url("LL204")
     assert "open()" in d.message
@@ -325,3 +326,41 @@ def test_server_without_pygls_says_how_to_install_it(monkeypatch, capsys):
     monkeypatch.delitem(sys.modules, "leaklint.server", raising=False)
     assert cli.main(["server"]) == 2
     assert "pip install 'leaklint[lsp]'" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_a_syntax_error_is_a_diagnostic_with_no_actions(client, tmp_path):
+    await start(client, tmp_path)
+    text = "import asyncio\n\ndef f(:\n    asyncio.create_task(g())\n"
+    uri = open_doc(client, tmp_path / "broken.py", text)
+    (d,) = await diagnostics_for(client, uri, 1)
+    assert d.code == "LL001" and d.range.start.line == 2
+    assert d.range.end.line == 2 and d.range.end.character > d.range.start.character
+    assert await code_actions(client, uri, d) == []
+
+
+@pytest.fixture
+def noqa_edit():
+    pytest.importorskip("pygls")
+    from leaklint.server import noqa_edit, split_lines
+
+    def edit(text: str, line: int, code: str = "LL204"):
+        from leaklint.diagnostics import Diagnostic
+
+        d = Diagnostic(code, "name", "message", "mod.py", line, 1, line, 2)
+        return noqa_edit(text, split_lines(text), d)
+    return edit
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("x = open(p).read()\n", (1, 19, 1, 19, "  # noqa: LL204")),
+    ("x = open(p).read()   \r\n", (1, 19, 1, 22, "  # noqa: LL204")),  # trailing blanks replaced
+    ("x = open(p).read()", (1, 19, 1, 19, "  # noqa: LL204")),  # no final newline
+    ("x = open(p).read()  # why\n", (1, 26, 1, 26, "  # noqa: LL204")),
+    ("x = open(p).read()  # noqa:LL101 why\n", (1, 33, 1, 33, ", LL204")),
+    ("x = f(open(p).read(),\n      1)\n", (1, 22, 1, 22, "  # noqa: LL204")),  # inside brackets: a comment may follow
+    ("x = open(p).read() + \\\n    1\n", None),  # after a backslash it may not
+    ('x = open("""a\nb""").read()\n', None),  # the line ends inside a string
+])
+def test_noqa_goes_where_a_comment_can(noqa_edit, text, expected):
+    assert noqa_edit(text, 1) == expected
