@@ -199,9 +199,14 @@ async def test_diagnostics_follow_changes_and_close(client, tmp_path):
     change_doc(client, uri, LEAKY.replace("    asyncio.create_task(work())\n", "    await work()\n"), 2)
     assert [d.code for d in await diagnostics_for(client, uri, 2)] == ["LL204"]
 
-    # quick edits in a row are linted once, on the last text
+    # a change waits for the next: a file opened after it (linted at once, on the same
+    # one worker) is published first, and the change is not linted meanwhile
     before = len(client.published)
     change_doc(client, uri, LEAKY, 3)
+    other = open_doc(client, tmp_path / "other.py", CLEAN)
+    await diagnostics_for(client, other, 1)
+    assert not [p.version for p in client.published[before:] if p.uri == uri]
+    # quick edits in a row are linted once, on the last text
     change_doc(client, uri, LEAKY + "\n\nasync def more():\n    asyncio.create_task(work())\n", 4)
     change_doc(client, uri, CLEAN, 5)
     assert list(await diagnostics_for(client, uri, 5)) == []
@@ -326,6 +331,21 @@ def test_server_without_pygls_says_how_to_install_it(monkeypatch, capsys):
     monkeypatch.delitem(sys.modules, "leaklint.server", raising=False)
     assert cli.main(["server"]) == 2
     assert "pip install 'leaklint[lsp]'" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_the_server_answers_while_it_lints(client, tmp_path):
+    await start(client, tmp_path)
+    small = open_doc(client, tmp_path / "small.py", LEAKY)
+    position = (await diagnostics_for(client, small, 1))[0].range.start
+    # about a second of linting: were it done on the event loop, the hover would wait
+    big_text = "".join(f"def load{i}(p):\n    return open(p).read()\n\n\n" for i in range(2000))
+    big = open_doc(client, tmp_path / "big.py", big_text)
+    hover = await asyncio.wait_for(client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=small), position=position)), TIMEOUT)
+    assert hover is not None
+    assert not any(p.uri == big for p in client.published), "the hover waited for the lint"
+    assert len(await diagnostics_for(client, big, 1)) == 2000
 
 
 @pytest.mark.asyncio
