@@ -19,7 +19,8 @@ import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from urllib.parse import unquote
 
 import libcst as cst
 from lsprotocol import types as lsp
@@ -128,7 +129,9 @@ class LeaklintServer(LanguageServer):
         return None
 
     def open_document(self, uri: str):
-        document = self.workspace.text_documents.get(uri)
+        # pygls keys documents by the unquoted URI; the editor's spelling is what
+        # diagnostics must be published under
+        document = self.workspace.text_documents.get(unquote(uri))
         if document is None:
             return None
         path = self.document_path(uri, document.language_id)
@@ -434,10 +437,9 @@ def create_server(debounce: float = DEBOUNCE) -> LeaklintServer:
     def did_save(ls: LeaklintServer, params: lsp.DidSaveTextDocumentParams) -> None:
         if params.text_document.uri.endswith("/pyproject.toml"):  # settings may have changed
             ls._config_errors.clear()
-            for uri in list(ls.workspace.text_documents):
-                ls._whole.pop(uri, None)
-                if ls.open_document(uri) is not None:
-                    ls.schedule(uri, 0)
+            ls._whole.clear()
+            for uri in list(ls._published):
+                ls.schedule(uri, 0)
         elif ls.open_document(params.text_document.uri) is not None:
             ls.schedule(params.text_document.uri, 0)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import pytest
 
@@ -221,7 +221,7 @@ async def test_diagnostics_follow_changes_and_close(client, tmp_path):
 
 @pytest.mark.asyncio
 async def test_settings_come_from_the_nearest_pyproject(client, tmp_path):
-    project = tmp_path / "proj"
+    project = tmp_path / "my proj"  # a URI with %20: published under the editor's spelling
     (project / "pkg").mkdir(parents=True)
     (project / "pyproject.toml").write_text('[tool.leaklint]\nignore = ["LL205"]\n')
     await start(client, tmp_path)
