@@ -272,15 +272,27 @@ async def test_quick_fixes(client, tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_fix_all_safe(client, tmp_path):
+@pytest.mark.parametrize("text, fixed", [
+    (LEAKY, LEAKY_SAFE_FIXED),
+    # Windows line breaks, and no line break at the end
+    ("def load(p):\r\n    data = open(p).read()\r\n    return data",
+     "def load(p):\r\n    with open(p) as f:\r\n        data = f.read()\r\n    return data"),
+    # the fixed line is the last one, with no line break after it
+    ("def load(p):\n    data = open(p).read()", "def load(p):\n    with open(p) as f:\n        data = f.read()"),
+])
+async def test_fix_all_safe(client, tmp_path, text, fixed):
     await start(client, tmp_path)
-    uri = open_doc(client, tmp_path / "mod.py", LEAKY)
-    (d, *_rest) = await diagnostics_for(client, uri, 1)
-    (action,) = await code_actions(client, uri, d, only=[lsp.CodeActionKind.SourceFixAll])
+    uri = open_doc(client, tmp_path / "mod.py", text)
+    found = await diagnostics_for(client, uri, 1)
+    (action,) = await code_actions(client, uri, found[0], only=[lsp.CodeActionKind.SourceFixAll])
     assert action.kind == "source.fixAll.leaklint"
-    assert apply_edits(LEAKY, edits_of(action.edit, uri)) == LEAKY_SAFE_FIXED
+    assert apply_edits(text, edits_of(action.edit, uri)) == fixed
     # quick fixes are not what was asked for
-    assert all(a.kind.startswith("source") for a in await code_actions(client, uri, d, only=["source"]))
+    assert all(a.kind.startswith("source") for a in await code_actions(client, uri, found[0], only=["source"]))
+    if len(found) == 1:  # the finding's own quick fix makes the same change
+        quick = [a for a in await code_actions(client, uri, found[0], only=[lsp.CodeActionKind.QuickFix])
+                 if "noqa" not in a.title]
+        assert [apply_edits(text, edits_of(a.edit, uri)) for a in quick] == [fixed]
 
 
 @pytest.mark.asyncio
