@@ -357,9 +357,11 @@ class LeaklintServer(LanguageServer):
             if not (r.start.line, r.start.character) <= at <= (r.end.line, r.end.character):
                 continue
             rule = rules.get(d.code)
-            summary = f"{rule.summary}" if rule is not None else ""
-            name = f" `{rule.name}`" if rule is not None else ""
-            parts.append(f"**{d.code}**{name}: {summary}\n\n{d.message}\n\n[{d.code} documentation]({rule_url(d.code)})")
+            # the finding's message is the diagnostic's, which editors show beside this
+            text = f"**{d.code}** `{rule.name}`: {rule.summary}" if rule is not None else f"**{d.code}**"
+            if d.fix is not None:
+                text += f"\n\nFix ({d.fix.applicability.value}): {d.fix.description}"
+            parts.append(f"{text}\n\n[{d.code} documentation]({rule_url(d.code)})")
             where = where or r
         if not parts:
             return None

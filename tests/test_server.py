@@ -321,6 +321,7 @@ async def test_hover_shows_the_rules_summary_and_page(client, tmp_path):
     assert hover.contents.kind == lsp.MarkupKind.Markdown
     assert rules_by_code()["LL205"].summary in hover.contents.value
     assert rule_url("LL205") in hover.contents.value
+    assert "Fix (unsafe): " in hover.contents.value
     assert hover.range == found["LL205"].range
     blank = await asyncio.wait_for(client.text_document_hover_async(lsp.HoverParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=1, character=0))), TIMEOUT)
