@@ -160,23 +160,39 @@ def lint(packages: list, select, extend_select, jobs) -> list:
 
 def match(findings: list, verdicts: list) -> tuple:
     """Pairs (finding, verdict) and the unmatched of each side. A verdict matches a finding
-    of the same code, package, path and line text; among several, the nearest line."""
-    pairs = []
+    of the same code, package, path and line text. Among several on equal text: when both
+    sides have as many, in line order (an edit above them shifts them all alike); else
+    exact lines first, then the nearest line."""
     pool = defaultdict(list)
     for verdict in verdicts:
         pool[(verdict["code"], verdict["package"], verdict["path"], verdict["text"])].append(verdict)
-    new = []
-    # exact lines first, so two findings on equal lines do not swap verdicts
-    ordered = sorted(findings, key=lambda f: not any(
-        v["line"] == f["line"] for v in pool[(f["code"], f["package"], f["path"], f["text"])]))
-    for finding in ordered:
-        candidates = pool[(finding["code"], finding["package"], finding["path"], finding["text"])]
-        if not candidates:
-            new.append(finding)
+    wanted = defaultdict(list)
+    for finding in findings:
+        wanted[(finding["code"], finding["package"], finding["path"], finding["text"])].append(finding)
+    pairs, new = [], []
+    for key, group in wanted.items():
+        candidates = sorted(pool.pop(key, []), key=lambda v: v["line"])
+        group.sort(key=lambda f: f["line"])
+        if len(candidates) == len(group):
+            pairs.extend(zip(group, candidates))
             continue
-        best = min(candidates, key=lambda v: abs(v["line"] - finding["line"]))
-        candidates.remove(best)
-        pairs.append((finding, best))
+        exact = {v["line"]: v for v in candidates}
+        rest = []
+        for finding in group:
+            verdict = exact.pop(finding["line"], None)
+            if verdict is None:
+                rest.append(finding)
+            else:
+                candidates.remove(verdict)
+                pairs.append((finding, verdict))
+        for finding in rest:
+            if not candidates:
+                new.append(finding)
+                continue
+            best = min(candidates, key=lambda v: abs(v["line"] - finding["line"]))
+            candidates.remove(best)
+            pairs.append((finding, best))
+        pool[key] = candidates
     gone = [v for group in pool.values() for v in group]
     return pairs, new, gone
 
@@ -280,6 +296,9 @@ def main() -> None:
     print(f"\nNew (no verdict): {len(new)}")
     for finding in sorted(new, key=_key):
         print(f"  {_show(finding)}\n      {finding['message'][:160]}")
+        for verdict in gone:  # the same finding after its line was edited, perhaps
+            if (verdict["code"], verdict["package"], verdict["path"]) == (finding["code"], finding["package"], finding["path"]):
+                print(f"      perhaps the gone one at line {verdict['line']} ({verdict['verdict']}): {verdict['text'][:80]}")
     print(f"Gone (a verdict, no finding): {len(gone)}")
     for verdict in sorted(gone, key=_key):
         print(f"  {_show(verdict)}  [{verdict['verdict']}: {verdict['reason'][:80]}]")
@@ -292,7 +311,7 @@ def main() -> None:
     if args.update:
         kept = []
         for finding, verdict in pairs:
-            kept.append(dict(verdict, line=finding["line"]))  # a moved line follows the code
+            kept.append(dict(verdict, line=finding["line"], message=finding["message"]))  # follows the code
         for finding in new:
             kept.append({"code": finding["code"], "package": finding["package"], "path": finding["path"],
                          "line": finding["line"], "text": finding["text"], "verdict": "untriaged",
