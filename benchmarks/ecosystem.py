@@ -296,9 +296,11 @@ def main() -> None:
     print(f"\nNew (no verdict): {len(new)}")
     for finding in sorted(new, key=_key):
         print(f"  {_show(finding)}\n      {finding['message'][:160]}")
+        where = (finding["code"], finding["package"], finding["path"])
         for verdict in gone:  # the same finding after its line was edited, perhaps
-            if (verdict["code"], verdict["package"], verdict["path"]) == (finding["code"], finding["package"], finding["path"]):
-                print(f"      perhaps the gone one at line {verdict['line']} ({verdict['verdict']}): {verdict['text'][:80]}")
+            if (verdict["code"], verdict["package"], verdict["path"]) == where:
+                print(f"      perhaps the gone one at line {verdict['line']} ({verdict['verdict']}): "
+                      f"{verdict['text'][:80]}")
     print(f"Gone (a verdict, no finding): {len(gone)}")
     for verdict in sorted(gone, key=_key):
         print(f"  {_show(verdict)}  [{verdict['verdict']}: {verdict['reason'][:80]}]")
