@@ -272,6 +272,17 @@ async def test_quick_fixes(client, tmp_path):
 
 
 @pytest.mark.asyncio
+async def test_a_suggested_fix_is_no_edit(client, tmp_path):
+    await start(client, tmp_path)
+    text = "class Client:\n    def __init__(self, p):\n        self.f = open(p)\n"
+    uri = open_doc(client, tmp_path / "mod.py", text)
+    (d,) = await diagnostics_for(client, uri, 1)
+    assert d.code == "LL203"  # its fix is a suggestion: the message says what to do
+    actions = await code_actions(client, uri, d)
+    assert [a.title for a in actions] == ["leaklint (LL203): disable for this line (# noqa: LL203)"]
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("text, fixed", [
     (LEAKY, LEAKY_SAFE_FIXED),
     # Windows line breaks, and no line break at the end
