@@ -190,6 +190,27 @@ class LeaklintServer(LanguageServer):
             if self._pending.get(uri) is asyncio.current_task():
                 del self._pending[uri]
 
+    def relint_all(self) -> None:
+        """A configuration changed: lint every open document again with it."""
+        self._config_errors.clear()
+        self._whole.clear()
+        for uri in list(self._published):
+            self.schedule(uri, 0)
+
+    async def watch_configs(self) -> None:
+        """Ask the editor to say when a pyproject.toml changes, where it can."""
+        caps = self.client_capabilities.workspace
+        watched = caps and caps.did_change_watched_files
+        if not (watched and watched.dynamic_registration):
+            return
+        try:
+            await self.client_register_capability_async(lsp.RegistrationParams(registrations=[lsp.Registration(
+                id="leaklint-pyproject", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
+                    watchers=[lsp.FileSystemWatcher(glob_pattern="**/pyproject.toml")]))]))
+        except Exception as exc:  # the editor refused: settings are still read at each lint
+            logger.info("cannot watch pyproject.toml files: %s", exc)
+
     def forget(self, uri: str) -> None:
         task = self._pending.pop(uri, None)
         if task is not None:
@@ -368,6 +389,10 @@ class LeaklintServer(LanguageServer):
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)), range=where)
 
 
+def is_config(uri: str) -> bool:
+    return unquote(uri).endswith("/pyproject.toml")
+
+
 def wanted(kind: str, only: Optional[Sequence[str]]) -> bool:
     """Whether a code action of `kind` answers a request limited to the kinds `only`
     (kinds are hierarchical: `source` asks for `source.fixAll.leaklint`)."""
@@ -437,13 +462,19 @@ def create_server(debounce: float = DEBOUNCE) -> LeaklintServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: LeaklintServer, params: lsp.DidSaveTextDocumentParams) -> None:
-        if params.text_document.uri.endswith("/pyproject.toml"):  # settings may have changed
-            ls._config_errors.clear()
-            ls._whole.clear()
-            for uri in list(ls._published):
-                ls.schedule(uri, 0)
+        if is_config(params.text_document.uri):  # an editor that sends it to this server
+            ls.relint_all()
         elif ls.open_document(params.text_document.uri) is not None:
             ls.schedule(params.text_document.uri, 0)
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(ls: LeaklintServer, params: lsp.InitializedParams) -> None:
+        await ls.watch_configs()
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched_files_changed(ls: LeaklintServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+        if any(is_config(change.uri) for change in params.changes):
+            ls.relint_all()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: LeaklintServer, params: lsp.DidCloseTextDocumentParams) -> None:

@@ -52,10 +52,17 @@ def _published(client: "LanguageClient", params: "lsp.PublishDiagnosticsParams")
     client.published_event.set()  # type: ignore[attr-defined]
 
 
+def _registered(client: "LanguageClient", params: "lsp.RegistrationParams") -> None:
+    client.registrations.extend(params.registrations)  # type: ignore[attr-defined]
+
+
 def _make_client() -> "LanguageClient":
-    """pytest-lsp's client, keeping every publishDiagnostics (with its version) in order."""
+    """pytest-lsp's client, keeping every publishDiagnostics (with its version) in order,
+    and accepting dynamic registrations as editors do."""
     client = LanguageClient(converter_factory=default_converter)
-    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: _published})
+    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: _published,
+                                   lsp.CLIENT_REGISTER_CAPABILITY: _registered})
+    client.registrations = []  # type: ignore[attr-defined]
     client.published = []  # type: ignore[attr-defined]
     client.published_event = asyncio.Event()  # type: ignore[attr-defined]
     return client
@@ -95,6 +102,19 @@ async def diagnostics_for(client, uri: str, version: int) -> Sequence["lsp.Diagn
         client.published_event.clear()
         try:
             await asyncio.wait_for(client.published_event.wait(), remaining)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def wait_until(client, condition) -> None:
+    """Wait until `condition()` holds, checking at each publishDiagnostics."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT
+    while not condition():
+        client.published_event.clear()
+        assert loop.time() < deadline, f"timed out: {client.published}"
+        try:
+            await asyncio.wait_for(client.published_event.wait(), deadline - loop.time())
         except asyncio.TimeoutError:
             pass
 
@@ -318,6 +338,10 @@ async def test_fix_all_resolved_on_demand_for_clients_that_can(client, tmp_path)
     (change,) = resolved.edit.document_changes
     assert change.text_document.version == 7
     assert apply_edits(LEAKY, change.edits) == LEAKY_SAFE_FIXED
+    # and it was asked to say when a pyproject.toml changes
+    (watch,) = client.registrations
+    assert watch.method == lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    assert [w["globPattern"] for w in watch.register_options["watchers"]] == ["**/pyproject.toml"]
 
 
 @pytest.mark.asyncio
@@ -337,6 +361,21 @@ async def test_hover_shows_the_rules_summary_and_page(client, tmp_path):
     blank = await asyncio.wait_for(client.text_document_hover_async(lsp.HoverParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=1, character=0))), TIMEOUT)
     assert blank is None
+
+
+@pytest.mark.asyncio
+async def test_a_changed_config_relints_open_files(client, tmp_path):
+    await start(client, tmp_path)
+    uri = open_doc(client, tmp_path / "mod.py", LEAKY)
+    assert sorted(d.code for d in await diagnostics_for(client, uri, 1)) == ["LL204", "LL205"]
+    before = len(client.published)
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.leaklint]\nignore = ["LL205"]\n')
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(changes=[
+        lsp.FileEvent(uri=from_fs_path(str(config)), type=lsp.FileChangeType.Created)]))
+    await wait_until(client, lambda: any(p.uri == uri for p in client.published[before:]))
+    (again,) = [p for p in client.published[before:] if p.uri == uri]
+    assert again.version == 1 and [d.code for d in again.diagnostics] == ["LL204"]
 
 
 @pytest.mark.asyncio
