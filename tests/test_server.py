@@ -364,6 +364,19 @@ async def test_hover_shows_the_rules_summary_and_page(client, tmp_path):
 
 
 @pytest.mark.asyncio
+async def test_which_documents_are_linted(client, tmp_path):
+    await start(client, tmp_path)
+    notes = from_fs_path(str(tmp_path / "notes.md"))  # not Python: left alone
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=notes, language_id="markdown", version=1, text=LEAKY)))
+    untitled = "untitled:Untitled-1"  # an unsaved buffer is linted
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=untitled, language_id="python", version=1, text=LEAKY)))
+    assert sorted(d.code for d in await diagnostics_for(client, untitled, 1)) == ["LL204", "LL205"]
+    assert not [p for p in client.published if p.uri == notes]  # it came first: it would be here
+
+
+@pytest.mark.asyncio
 async def test_a_changed_config_relints_open_files(client, tmp_path):
     await start(client, tmp_path)
     uri = open_doc(client, tmp_path / "mod.py", LEAKY)
