@@ -93,6 +93,8 @@ class ProjectIndex:
         if depth > _DEPTH:
             return None
         parts = name.split(".")
+        if self.words.isdisjoint(parts):
+            return None  # no module of the project is named in it (`os.path.join`)
         module, rest = self._module_of(parts)
         if module is None:
             return None

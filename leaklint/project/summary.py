@@ -70,6 +70,16 @@ class _Summarizer:
         self.release_names = release_names
         self.imports: Dict[str, str] = {}
         self._out_classes_ref: Dict[str, Any] = {}  # the classes' entries, as _classes fills them
+        # the first parameters of top-level classes' methods (`self`, `cls`): a cheap test
+        # before asking where a `<name>.x` is
+        self.holders: Set[str] = set()
+        for stmt in tree.body:
+            if type(stmt) is ast.ClassDef:
+                for member in stmt.body:
+                    if isinstance(member, _DEFS):
+                        params = member.args.posonlyargs or member.args.args
+                        if params:
+                            self.holders.add(params[0].arg)
         self.local_defs: Set[str] = set()
         for stmt in tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -208,11 +218,15 @@ class _Summarizer:
                 spoiled.add(found[1])
         # `name = <call>` in those functions: only such a returned name may be fresh
         bound: Set[Tuple[ast.AST, str]] = set()
-        for node in self.of(ast.Assign):
+        returned = {node.value.id for nodes in returns.values() for node in nodes  # type: ignore[attr-defined]
+                    if type(node.value) is ast.Name}  # type: ignore[attr-defined]
+        for node in self.of(ast.Assign) if returned else ():
             value = node.value  # type: ignore[attr-defined]
             if type(value) is ast.Await:
                 value = value.value  # type: ignore[attr-defined]
             if type(value) is not ast.Call or len(node.targets) != 1 or type(node.targets[0]) is not ast.Name:  # type: ignore[attr-defined]
+                continue
+            if node.targets[0].id not in returned:  # type: ignore[attr-defined]
                 continue
             found = self.owner(node)
             if found is not None and found[1] in returns:
@@ -313,7 +327,7 @@ class _Summarizer:
             value = node.value  # type: ignore[attr-defined]
             if type(value) is not ast.Attribute or type(value.value) is not ast.Name:  # type: ignore[attr-defined]
                 continue
-            if node.attr not in self.release_names:  # type: ignore[attr-defined]
+            if node.attr not in self.release_names or value.value.id not in self.holders:  # type: ignore[attr-defined]
                 continue
             self._released(node, value, node.attr)  # type: ignore[attr-defined]
         for node in self.of(ast.withitem):
@@ -323,7 +337,7 @@ class _Summarizer:
         for node in self.of(ast.Call):
             func = node.func  # type: ignore[attr-defined]
             name = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else None  # type: ignore[attr-defined]
-            if type(func) is ast.Attribute and type(func.value) is ast.Name:  # type: ignore[attr-defined]
+            if type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id in self.holders:  # type: ignore[attr-defined]
                 self._self_call(node, func)
             if name not in _HANDOVERS:
                 continue
@@ -387,7 +401,13 @@ class _Summarizer:
 
     def _uses(self) -> Set[str]:
         uses: Set[str] = set()
+        imports, local = self.imports, self.local_defs
         for node in self.of(ast.Call):
+            root = node.func  # type: ignore[attr-defined]
+            while type(root) is ast.Attribute:
+                root = root.value  # type: ignore[attr-defined]
+            if type(root) is not ast.Name or (root.id not in imports and root.id not in local):  # type: ignore[attr-defined]
+                continue  # a builtin, a local variable, `self.x()`: nothing the index can name
             name = self.absolute(node.func)  # type: ignore[attr-defined]
             if name is not None and not name.startswith("builtins."):
                 uses.add(name)
