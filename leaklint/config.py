@@ -195,9 +195,9 @@ KEYS_BY_NAME = {k.name: k for k in KEYS}
 
 def _known_codes() -> List[str]:
     # the codes alone, not the rule modules: config stays below the rules (no import circle)
-    from leaklint.rules.codes import codes
+    from leaklint.rules.codes import known_codes
 
-    return list(codes())
+    return list(known_codes())
 
 
 def check_code_prefix(code: str) -> None:

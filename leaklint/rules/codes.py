@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pkgutil
 import re
+import sys
 from functools import lru_cache
 from typing import Tuple
 
@@ -27,4 +28,22 @@ def codes() -> Tuple[str, ...]:
 
 
 def default_codes() -> frozenset:
+    loaded = _loaded()
+    if loaded is not None:
+        return frozenset(r.code for r in loaded if r.default)
     return frozenset(codes()) - DEFAULT_OFF
+
+
+def known_codes() -> Tuple[str, ...]:
+    """Every rule code: from the registry when the rules are imported already (it may
+    hold a rule registered at run time, as the tests do), else from the file names."""
+    loaded = _loaded()
+    return tuple(r.code for r in loaded) if loaded is not None else codes()
+
+
+def _loaded():
+    if "leaklint.rules.base" not in sys.modules:  # the rules (and libcst) are not imported
+        return None
+    from leaklint.rules import all_rules
+
+    return all_rules()
