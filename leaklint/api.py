@@ -24,6 +24,7 @@ from leaklint.cache import content_hash, from_data
 from leaklint.engine import (DecodeError, FileResult, SourceFile, decode_source, lint_bytes, lint_text,
                              report_unreadable)
 from leaklint.project import ModuleView, ProjectIndex, module_name, project_roots, summarize_text
+from leaklint.project.summary import valid as valid_summary
 
 # With the default --jobs, each worker must have at least this much to lint, or starting
 # it (importing libcst, under spawn) costs more than it saves; most files are dropped by
@@ -129,7 +130,8 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
             continue
         digest = digests[path] = content_hash(data)
         entry = cache.entry(path, digest)
-        if entry is not None and "summary" in entry and isinstance(entry.get("diagnostics"), list):
+        if (entry is not None and "summary" in entry and isinstance(entry.get("diagnostics"), list)
+                and (entry["summary"] is None or valid_summary(entry["summary"]))):
             summaries[path] = entry["summary"]
             pending[index] = entry  # type: ignore[assignment]
         else:
@@ -226,7 +228,7 @@ def cached_index(settings: Settings) -> Optional[ProjectIndex]:
     rest of the project); None when there are none."""
     from leaklint.cache import latest_summaries
 
-    summaries = latest_summaries(settings.root)
+    summaries = {path: s for path, s in latest_summaries(settings.root).items() if valid_summary(s)}
     return build_index(summaries, settings) if summaries else None  # type: ignore[arg-type]
 
 
@@ -268,7 +270,7 @@ def _summary_only(path: str, settings: Settings, cache, digests: Dict[str, str],
     digest = content_hash(data)
     if cache is not None:
         found = cache.summary(path, digest)
-        if found is not None:
+        if found is not None and valid_summary(found):
             return found
     try:
         text, _encoding = decode_source(data)

@@ -312,3 +312,18 @@ def test_an_edit_that_keeps_the_summary_relints_only_that_file(tmp_path, monkeyp
     linted.clear()
     assert package_actual(copy, use_cache=True) == before
     assert [Path(p).name for p in linted] == ["extra.py"]
+
+
+def test_a_cache_with_broken_summaries_is_read_as_no_summary(tmp_path):
+    import json
+
+    copy = _copy("project_factories", tmp_path)
+    settings = _settings(copy)
+    want = package_expected(copy)
+    assert package_actual(copy, use_cache=True) == want
+    for cache_file in (copy / ".leaklint_cache").glob("*.json"):
+        data = json.loads(cache_file.read_text())
+        for entry in data["files"].values():
+            entry["summary"] = {"format": 1, "module": 3, "classes": "x"}
+        cache_file.write_text(json.dumps(data))
+    assert package_actual(copy, use_cache=True) == want

@@ -55,7 +55,7 @@ def summarize_text(text: str, path: str, settings: Any) -> Optional[Dict[str, An
         return None
     try:
         return summary_of(AstFile(tree, text, settings, settings.knowledge()), path)
-    except RecursionError:
+    except Exception:  # a summary that fails (a bug) costs the index a file's facts, never the run
         return None
 
 

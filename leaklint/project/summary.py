@@ -420,3 +420,22 @@ def summarize(tree: ast.Module, module: str, is_package: bool, by_type: Dict[typ
               parents: Dict[ast.AST, ast.AST], release_names: frozenset) -> Dict[str, Any]:
     """The summary of one module (see the module docstring)."""
     return _Summarizer(tree, module, is_package, by_type, parents, release_names).run()
+
+
+_SHAPE = {"module": str, "imports": dict, "functions": dict, "classes": dict, "objects": dict, "attrs": dict,
+          "uses": list}
+
+
+def valid(summary: Any) -> bool:
+    """Whether `summary` (read back from a cache file) has this version's shape: a cache
+    written by another version, or edited by hand, is read as no summary."""
+    if not isinstance(summary, dict) or summary.get("format") != FORMAT:
+        return False
+    if not all(isinstance(summary.get(key), kind) for key, kind in _SHAPE.items()):
+        return False
+    for entry in summary["classes"].values():
+        if not isinstance(entry, dict) or not all(
+                isinstance(entry.get(k), t) for k, t in (("bases", list), ("methods", dict), ("stores", dict),
+                                                         ("releases", dict), ("attrs", list), ("calls", list))):
+            return False
+    return all(isinstance(f, dict) and isinstance(f.get("returns"), list) for f in summary["functions"].values())
