@@ -154,19 +154,30 @@ def test_bad_encoding_is_ll001(project):
     assert "cannot decode as utf-8" in data[0]["message"]
 
 
-def test_missing_file_is_reported_not_a_crash(project):
-    proc = run_cli("check", "--format", "json", "nope.py", "leaky.py", cwd=project)
-    data = json.loads(proc.stdout)
-    assert data[0]["path"] == "nope.py" and data[0]["code"] == "LL001"
-    assert "cannot read file" in data[0]["message"]
-    assert len(data) == 3
+@pytest.mark.parametrize("extra", [(), ("--ignore", "LL001"), ("--select", "LL2")])
+def test_a_path_that_does_not_exist_is_an_error_whatever_is_selected(project, extra):
+    # a typo in CI must fail loudly, not pass because LL001 is ignored (issue 18)
+    proc = run_cli("check", "--format", "json", *extra, "typo_dir/", "nope.py", "leaky.py", cwd=project)
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and "typo_dir/: no such file or folder" in err and "nope.py" in err
 
 
-def test_statistics(project):
+def test_statistics_prints_only_the_table_with_a_fixable_column(project):
     (project / "more.py").write_text(LEAKY)
-    proc = run_cli("check", "--statistics", "-q", "leaky.py", "more.py", cwd=project)
-    tail = proc.stdout.decode().splitlines()[-2:]
-    assert tail == ["2  LL101  unbounded-concurrency-limit", "2  LL205  dangling-task"]
+    (project / "files.py").write_text("def f(p):\n    return open(p).read()\n")  # LL204: a safe fix
+    proc = run_cli("check", "--statistics", "leaky.py", "more.py", "files.py", cwd=project)
+    assert proc.returncode == 1
+    assert proc.stdout.decode().splitlines() == [
+        "2  LL101  [ ] unbounded-concurrency-limit", "2  LL205  [ ] dangling-task", "1  LL204  [*] inline-resource-discarded"]
+    # unsafe fixes count as fixable when --unsafe-fixes is given, as in the text report
+    proc = run_cli("check", "--statistics", "--unsafe-fixes", "leaky.py", cwd=project)
+    assert proc.stdout.decode().splitlines() == ["1  LL101  [*] unbounded-concurrency-limit", "1  LL205  [*] dangling-task"]
+    proc = run_cli("check", "--statistics", "--format", "json", "leaky.py", cwd=project)
+    assert json.loads(proc.stdout) == [
+        {"code": "LL101", "name": "unbounded-concurrency-limit", "count": 1, "fixable": False},
+        {"code": "LL205", "name": "dangling-task", "count": 1, "fixable": False}]
 
 
 def test_quiet_prints_findings_only(project):

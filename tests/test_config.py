@@ -61,11 +61,11 @@ def test_missing_config_file_exit_2(tmp_path):
 
 
 def test_nearest_pyproject_with_section_is_used(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[tool.leaklint]\nhuge-threshold = 100\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.leaklint]\nhuge-threshold = 2000\n")
     sub = tmp_path / "pkg"
     sub.mkdir()
     (sub / "pyproject.toml").write_text("[project]\nname = 'inner'\n")  # no [tool.leaklint]: skipped
-    (sub / "a.py").write_text("import asyncio\nsem = asyncio.Semaphore(500)\n")
+    (sub / "a.py").write_text("import asyncio\nsem = asyncio.Semaphore(5000)\n")
     proc = run_cli("check", "--format", "json", "a.py", cwd=sub)
     assert [d["code"] for d in json.loads(proc.stdout)] == ["LL101"]
 
@@ -110,4 +110,5 @@ def test_defaults_without_config(tmp_path):
 def test_config_error_message_names_file_key_reason(tmp_path):
     with pytest.raises(ConfigError) as info:
         settings_from_table({"ignore": [1]}, tmp_path / "pyproject.toml")
-    assert str(info.value) == f"{tmp_path / 'pyproject.toml'}: [tool.leaklint] ignore: expected a list of strings, got a list"
+    assert str(info.value) == (f"{tmp_path / 'pyproject.toml'}: [tool.leaklint] ignore: "
+                               "expected a list of strings, got an integer at index 0 (1)")
