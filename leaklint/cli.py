@@ -344,14 +344,14 @@ def run_fix(args: argparse.Namespace, groups: List[Tuple[Settings, List[str]]], 
     if args.write_baseline:
         return _write_baseline(args, diagnostics, root, report)
     diagnostics = _new_only(known, diagnostics, root)
-    if args.show_fixes:
-        _show_fixes(outcomes, report if args.format == "text" else sys.stderr)
     if args.statistics:
         write_statistics(diagnostics, report, unsafe_fixes=args.unsafe_fixes, json_format=args.format == "json")
-        return EXIT_FINDINGS if diagnostics and not args.exit_zero else EXIT_CLEAN
-    options = ReportOptions(color=args.format == "text" and _use_color(report), quiet=args.quiet, files=len(outcomes))
-    options.unsafe_fixes, options.fixed = args.unsafe_fixes, fixed
-    FORMATS[args.format](diagnostics, report, options)
+    else:
+        options = ReportOptions(color=args.format == "text" and _use_color(report), quiet=args.quiet, files=len(outcomes))
+        options.unsafe_fixes, options.fixed = args.unsafe_fixes, fixed
+        FORMATS[args.format](diagnostics, report, options)
+    if args.show_fixes:
+        _show_fixes(outcomes, report if args.format == "text" else sys.stderr)
     if diagnostics and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN

@@ -144,8 +144,14 @@ class _Ignores:
             folder = parent
         for parent in ancestors:
             self.load(parent)
-        if os.path.isfile(os.path.join(folder, ".git", "info", "exclude")):
-            self.load(folder, extra=os.path.join(folder, ".git", "info", "exclude"))
+        if ancestors or os.path.exists(os.path.join(folder, ".git")):
+            if os.path.isfile(os.path.join(folder, ".git", "info", "exclude")):
+                self.load(folder, extra=os.path.join(folder, ".git", "info", "exclude"))
+        if ancestors and self.ignored(top, True):
+            # the folder given is itself ignored (a checkout's `/versions/` holding the
+            # interpreter that is linted): it was asked for, so what is above does not
+            # count, as ripgrep and ruff do not apply a parent's ignore to the root
+            self.specs = {k: v for k, v in self.specs.items() if k == top or k.startswith(top + os.sep)}
 
     def load(self, folder: str, extra: Optional[str] = None) -> None:
         lines: List[str] = []

@@ -67,8 +67,15 @@ class Plugin:
 
                     raise ExecutionError(f"leaklint: {flag} must be a positive integer, got {value}")
                 changes[attr] = value
-        # flake8 filters codes itself, so every rule runs here
-        settings = settings.with_overrides(select=("LL",), ignore=(), extend_select=(), **changes)
+        # flake8 filters codes itself, so every default rule runs here. A default-off rule
+        # runs only when named more precisely than the plugin's own prefix: flake8 lets an
+        # explicit `--extend-select LL` beat the default ignore, which would turn on LL404
+        # for everyone who adds leaklint to a restricted `select`
+        named = [str(c).strip().upper() for c in [*(getattr(options, "select", None) or ()),
+                                                  *(getattr(options, "extend_select", None) or ())]]
+        off = tuple(rule.code for rule in all_rules()
+                    if not rule.default and not any(len(n) > 2 and rule.code.startswith(n) for n in named))
+        settings = settings.with_overrides(select=("LL",), ignore=off, extend_select=(), **changes)
         try:  # a fix value the rules call unbounded, now that the options are applied
             check_fix_values(settings, settings.config_path, {attr.replace("_", "-") for attr in changes})
         except ConfigError as exc:

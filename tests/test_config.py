@@ -175,3 +175,21 @@ def test_finder_reads_each_config_once_and_falls_back_to_the_current_folder(tmp_
     assert finder.for_path(str(tmp_path / "sub")) is inner
     assert finder.for_path(str(tmp_path / "y.py")).ignore == ("LL1",)
     assert finder.fallback().root == tmp_path
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (("--extend-select", "LL"), {"E999", "LL205"}),           # the README's command: default rules only
+    (("--select", "E9,LL"), {"E999", "LL205"}),
+    (("--extend-select", "LL,LL404"), {"E999", "LL205", "LL404"}),  # named: on
+    (("--select", "E9,LL4"), {"E999", "LL404"}),
+])
+def test_flake8_extend_select_ll_keeps_e999_and_default_off_rules_off(tmp_path, flags, expected):
+    from helpers import run_flake8
+
+    (tmp_path / "a.py").write_text(
+        "import asyncio\nimport functools\n\n\n@functools.cache\ndef f(x):\n    return x\n\n\n"
+        "async def g():\n    asyncio.create_task(g())\n")
+    (tmp_path / "bad.py").write_text("if True\n    pass\n")
+    proc = run_flake8(*flags, "a.py", "bad.py", cwd=tmp_path)
+    codes = {line.split()[1] for line in proc.stdout.decode().splitlines()}
+    assert codes == expected, proc.stdout
