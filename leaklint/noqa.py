@@ -22,7 +22,6 @@ _FILE = re.compile(
     r"^[ \t]*#[ \t]*(?:leaklint|flake8)[ \t]*:[ \t]*noqa(?::[ \t]*(?P<codes>" + _CODES + r"))?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_FILE_HINT = re.compile(r"(?:leaklint|flake8)[ \t]*:[ \t]*noqa", re.IGNORECASE)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 # Peer linters' codes for the same check, and where the peer reports it. Only exact
@@ -68,7 +67,7 @@ def _codes(text: Optional[str]) -> FrozenSet[str]:
 def file_noqa_codes(text: str) -> Optional[FrozenSet[str]]:
     """Codes a file-level `# leaklint: noqa[: codes]` (or `# flake8: noqa[: codes]`)
     silences; an empty set means all. None when there is no such comment."""
-    if _FILE_HINT.search(text) is None:
+    if "noqa" not in text.lower():  # a copy, but 10x faster than a case-blind regex
         return None
     matches = list(_FILE.finditer(text))
     if not matches:

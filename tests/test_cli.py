@@ -516,6 +516,21 @@ def test_gitignore_and_ignore_files_are_respected(tmp_path):
     assert len(paths(".")) == 5
 
 
+def test_a_folder_given_inside_an_ignored_tree_is_linted(tmp_path):
+    # pyenv's checkout ignores /versions/, where the interpreter being linted lives: the
+    # ignore files above a folder that is itself ignored do not count
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("/versions/\n*_pb2.py\n")
+    lib = tmp_path / "versions" / "lib"
+    lib.mkdir(parents=True)
+    (lib / "m.py").write_text(LEAKY)
+    (lib / "m_pb2.py").write_text(LEAKY)
+    proc = run_cli("check", "--no-cache", "--format", "json", "versions/lib", cwd=tmp_path)
+    assert sorted({d["path"] for d in json.loads(proc.stdout)}) == ["versions/lib/m.py", "versions/lib/m_pb2.py"]
+    proc = run_cli("check", "--no-cache", "--format", "json", ".", cwd=tmp_path)
+    assert json.loads(proc.stdout) == []
+
+
 def test_rules_table_has_a_header_row():
     proc = run_cli("rules")
     header, first = proc.stdout.decode().splitlines()[:2]

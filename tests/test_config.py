@@ -193,3 +193,25 @@ def test_flake8_extend_select_ll_keeps_e999_and_default_off_rules_off(tmp_path, 
     proc = run_flake8(*flags, "a.py", "bad.py", cwd=tmp_path)
     codes = {line.split()[1] for line in proc.stdout.decode().splitlines()}
     assert codes == expected, proc.stdout
+
+
+def test_the_config_keys_are_a_public_contract():
+    # renaming or dropping a key breaks every pyproject.toml that uses it: add, never change
+    assert [k.name for k in KEYS] == [
+        "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
+        "huge-threshold", "default-limit", "default-queue-size", "default-cache-size",
+        "resources", "limits", "subscriptions", "buffers", "thresholds", "respect-gitignore", "peer-noqa",
+    ]
+
+
+def test_exit_statuses_are_a_public_contract(tmp_path):
+    from leaklint import cli
+
+    assert (cli.EXIT_CLEAN, cli.EXIT_FINDINGS, cli.EXIT_ERROR) == (0, 1, 2)
+    write(tmp_path, "[tool.leaklint]\n")
+    (tmp_path / "clean.py").write_text("x = 1\n")
+    assert run_cli("check", "--no-cache", "clean.py", cwd=tmp_path).returncode == 0
+    assert run_cli("check", "--no-cache", "a.py", cwd=tmp_path).returncode == 1
+    assert run_cli("check", "--no-cache", "--exit-zero", "a.py", cwd=tmp_path).returncode == 0
+    assert run_cli("check", "--no-cache", "missing.py", cwd=tmp_path).returncode == 2
+    assert run_cli("check", "--no-cache", "--select", "LL999", "a.py", cwd=tmp_path).returncode == 2
