@@ -17,7 +17,7 @@ from leaklint import __version__, baseline
 from leaklint.api import default_jobs, lint_file, lint_paths, lint_source, tune_gc
 from leaklint.config import ConfigError, ConfigFinder, Selection, Settings, check_code_prefix, check_glob
 from leaklint.diagnostics import Applicability, Diagnostic
-from leaklint.discovery import STDIN
+from leaklint.discovery import STDIN, discover
 from leaklint.docs import render_rule
 from leaklint.fixes import FixOutcome, fix_paths, text_edits
 from leaklint.report import FORMATS, ReportOptions
@@ -177,15 +177,30 @@ def _groups(args: argparse.Namespace) -> List[Tuple[Settings, List[str]]]:
         raise UsageError("; ".join(f"{p}: no such file or folder" for p in missing))
     finder = ConfigFinder(args.config)
     groups: Dict[Optional[Path], Tuple[Settings, List[str]]] = {}
-    for path in args.paths:
-        if path == STDIN:
-            settings = finder.for_path(args.stdin_filename) if args.stdin_filename else finder.fallback()
-        else:
-            settings = finder.for_path(path)
+
+    def add(settings: Settings, path: str) -> None:
         key = settings.config_path
         if key not in groups:
             groups[key] = (_overrides(args, settings), [])
         groups[key][1].append(path)
+
+    for path in args.paths:
+        if path == STDIN:
+            add(finder.for_path(args.stdin_filename) if args.stdin_filename else finder.fallback(), path)
+            continue
+        settings = finder.for_path(path)
+        if args.config is not None or not os.path.isdir(path):
+            add(settings, path)
+            continue
+        # a folder: a project inside it with its own [tool.leaklint] is linted with that
+        # (ruff's hierarchy); the folder's own exclusions decide what is walked
+        files = discover([path], _overrides(args, settings))
+        owners = [finder.for_path(f) for f in files]
+        if all(owner.config_path == settings.config_path for owner in owners):
+            add(settings, path)
+            continue
+        for file, owner in zip(files, owners):
+            add(owner, file)
     return list(groups.values())
 
 

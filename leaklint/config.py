@@ -487,9 +487,27 @@ class ConfigFinder:
         return self._load(found) if found is not None else self.fallback()
 
     def _find(self, folder: Path) -> Optional[Path]:
-        if folder not in self._folders:
-            self._folders[folder] = find_config(folder)
-        return self._folders[folder]
+        """find_config, remembering every folder on the way up (a walk asks for each)."""
+        found = self._folders.get(folder, False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        climbed = []
+        result: Optional[Path] = None
+        for current in (folder, *folder.parents):
+            known = self._folders.get(current, False)
+            if known is not False:
+                result = known  # type: ignore[assignment]
+                break
+            climbed.append(current)
+            candidate = current / "pyproject.toml"
+            if candidate.is_file():
+                data = _read_toml(candidate)
+                if isinstance(data.get("tool"), dict) and "leaklint" in data["tool"]:
+                    result = candidate
+                    break
+        for current in climbed:
+            self._folders[current] = result
+        return result
 
     def _load(self, path: Path) -> Settings:
         if path not in self._files:

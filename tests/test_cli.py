@@ -259,6 +259,22 @@ def test_each_path_uses_its_own_projects_config(tmp_path):
     assert found == [("loose.py", "LL101"), ("loose.py", "LL205"), ("one/m.py", "LL205"), ("two/m.py", "LL101")]
 
 
+def test_a_nested_project_in_a_walked_folder_uses_its_own_config(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.leaklint]\nignore = ['LL205']\nextend-exclude = ['skipped']\n")
+    inner = tmp_path / "libs" / "inner"
+    (inner / "gen").mkdir(parents=True)
+    (inner / "pyproject.toml").write_text("[tool.leaklint]\nignore = ['LL101']\nexclude = ['gen']\n")
+    (inner / "m.py").write_text(LEAKY)
+    (inner / "gen" / "g.py").write_text(LEAKY)  # the inner project's exclude
+    (tmp_path / "skipped").mkdir()
+    (tmp_path / "skipped" / "s.py").write_text(LEAKY)  # the outer one's
+    (tmp_path / "outer.py").write_text(LEAKY)
+    proc = run_cli("check", "--format", "json", ".", cwd=tmp_path)
+    found = sorted((d["path"], d["code"]) for d in json.loads(proc.stdout))
+    assert found == [("libs/inner/m.py", "LL205"), ("outer.py", "LL101")], proc.stderr
+    assert (inner / ".leaklint_cache").is_dir() and (tmp_path / ".leaklint_cache").is_dir()
+
+
 def test_a_path_without_config_uses_the_current_folders(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[tool.leaklint]\nignore = ['LL205']\n")
     outside = tmp_path.parent / (tmp_path.name + "-outside")
