@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_file_arguments(check)
     _add_fix_arguments(check)
     check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
-    check.add_argument("--config", metavar="PATH", help="pyproject.toml (or a TOML file) to read instead of searching")
+    check.add_argument("--config", metavar="PATH", help="pyproject.toml (or a TOML file) to use for every path, instead of the nearest "
+                       "pyproject.toml with [tool.leaklint] upward of each path")
     check.add_argument("--stdin-filename", metavar="NAME", help="the name to report for - (stdin)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--statistics", action="store_true",
