@@ -157,6 +157,8 @@ class _Ignores:
         lines: List[str] = []
         names = [extra] if extra else [os.path.join(folder, name) for name in IGNORE_FILES]
         for path in names:
+            if not os.path.isfile(path):  # absent, a folder, or a FIFO that would block
+                continue
             try:
                 with open(path, encoding="utf-8", errors="replace") as handle:
                     lines += handle.read().splitlines()
@@ -164,9 +166,7 @@ class _Ignores:
                 continue
         if not lines:
             return
-        import pathspec  # only for trees that have ignore files
-
-        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        spec = _gitignore_spec(lines)
         if folder in self.specs:  # .git/info/exclude: the root's .gitignore, later, wins over it
             spec = spec + self.specs[folder]
         self.specs[folder] = spec
@@ -187,6 +187,24 @@ class _Ignores:
             if parent == folder:
                 return False
             folder = parent
+
+
+def _gitignore_spec(lines: List[str]) -> object:
+    """The patterns of an ignore file; a line git would not understand (a lone `!` or
+    `\\`) is skipped, as git skips it, rather than failing the run."""
+    import pathspec  # only for trees that have ignore files
+
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except Exception:  # pathspec's pattern errors (their class moved between versions)
+        kept = []
+        for line in lines:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except Exception:
+                continue
+            kept.append(line)
+        return pathspec.GitIgnoreSpec.from_lines(kept)
 
 
 def _walk(top: str, settings: Settings, suffixes: Sequence[str]) -> Iterator[str]:

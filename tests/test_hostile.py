@@ -133,3 +133,14 @@ def test_huge_jobs_on_many_files(tmp_path):
         (tmp_path / f"m{i}.py").write_text("import asyncio\n\nasync def f():\n    asyncio.create_task(f())\n")
     proc = run_cli("check", "--no-cache", "-q", "-j", "100000", ".", cwd=tmp_path)
     assert proc.returncode == 1 and proc.stdout.decode().count("LL205") == 40
+
+
+def test_odd_ignore_files_never_fail_the_run(tmp_path):
+    (tmp_path / ".gitignore").write_bytes(b"!\n\\\n[\n\xff\xfe\x00\n*_pb2.py\n")
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / ".ignore")  # opening it would block forever
+    (tmp_path / "a.py").write_text("import asyncio\n\nasync def f():\n    asyncio.create_task(f())\n")
+    (tmp_path / "x_pb2.py").write_text("import asyncio\n\nasync def f():\n    asyncio.create_task(f())\n")
+    proc = run_cli("check", "--no-cache", "--format", "json", ".", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert [d["path"] for d in json.loads(proc.stdout)] == ["a.py"]
