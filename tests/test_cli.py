@@ -547,6 +547,12 @@ def test_a_folder_given_inside_an_ignored_tree_is_linted(tmp_path):
     assert json.loads(proc.stdout) == []
 
 
+def test_rules_json_fields_are_a_public_contract():
+    data = json.loads(run_cli("rules", "--format", "json").stdout)
+    assert all(set(r) == {"code", "name", "default", "fix", "summary"} for r in data)
+    assert {r["fix"] for r in data} <= {None, "safe", "unsafe", "suggested"}
+
+
 def test_rules_table_has_a_header_row():
     proc = run_cli("rules")
     header, first = proc.stdout.decode().splitlines()[:2]
