@@ -629,7 +629,7 @@ def _remedy(what: Optional[str], container: str, ref: str) -> str:
     if what is None:
         return f"remove each entry from `{ref}` when its work is done, or bound it (`deque(maxlen=...)`)"
     if what in _HANDLE_CALLS:
-        return (f"remove the handle from `{ref}` when its callback runs (or after cancelling it), "
+        return (f"remove the handle when its callback runs (or after cancelling it) from `{ref}`, "
                 "or bound the collection")
     item = "task" if what in _TASK_CALLS else "future"
     if container == "set":
