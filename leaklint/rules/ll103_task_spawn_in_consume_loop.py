@@ -56,7 +56,12 @@ nothing bound per pass (`while True: try: self._task = loop.create_task(self._co
 one attempt succeeds, not one task per message. A loop whose exit depends on the
 message (`if msg is None: break`) and that spawns work for that message is still a
 consume loop. The message says what each task is spawned for: every message of the
-stream iterated, or every pass of `while True` (and what each pass waits for)."""
+stream iterated, or every pass of `while True` (and what each pass waits for).
+
+One leak, one finding: when the loop takes its items from a queue made with no size
+(`item = await self.inbox.get()`), the queue never holds a backlog (the loop drains it
+into tasks at once), so LL402 leaves it to this rule; the fix, workers fed by a bounded
+queue, bounds both."""
     fix_applicability = Applicability.SUGGESTED
     fix_description = (
         "Wait for capacity before reading the next message: `await sem.acquire()` before "

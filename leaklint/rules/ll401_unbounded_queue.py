@@ -11,7 +11,8 @@ from leaklint.analysis.values import INF, describe, is_sentinel
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge.buffers import QueueSpec
 from leaklint.rules.base import Rule
-from leaklint.analysis.origins import enclosing_class, self_attribute
+from leaklint.analysis.origins import enclosing_class, same_reference, self_attribute
+from leaklint.analysis.walk import walk
 from leaklint.analysis.queues import handed_to_logging, queue_spec, queue_triggers, watches_size
 from leaklint.analysis import sieve_ll4 as ll4
 from leaklint.sieve import UNIT, Need, arguments
@@ -42,7 +43,11 @@ class of the module derived from one), directly (`QueueHandler(queue.Queue(-1))`
 through the name or `self.` attribute it is bound to. That is the logging cookbook's
 form: `QueueHandler.enqueue` uses `put_nowait`, so a bound would make a burst of
 records raise `queue.Full` and be dropped instead of waiting — the suggested fix would
-be wrong there."""
+be wrong there.
+
+One leak, one finding: a name or `self.` attribute bound to an unbounded queue in
+several places (the two branches of an `if` in `__init__`) is reported once, at the
+first, and its fix bounds every one of them."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Replace the size by the `default-queue-size` setting (1000 unless configured). "
@@ -104,9 +109,55 @@ be wrong there."""
         value = self.ctx.value(arg.value)
         if not self._unbounded(value, spec) or self._flow_controlled(node):
             return
-        if spec.kind == "queue" and handed_to_logging(self.ctx, *self._region(node)):
+        region, references = self._region(node)
+        if spec.kind == "queue" and handed_to_logging(self.ctx, region, references):
             return  # the logging cookbook's QueueHandler(queue.Queue(-1)): a bound drops records
-        self.report(node, self._message(spec, arg.value, value), self._fix(arg.value))
+        # one leak, one finding: a queue bound in two places (`if fast: self.q = Queue(0)
+        # else: self.q = Queue(-1)`) is reported once, at the first, and fixed in both
+        twins = self._twins(node, region, references)
+        if twins and twins[0][0] is not node:
+            return
+        message = self._message(spec, arg.value, value)
+        sizes = [size for _, size in twins] or [arg.value]
+        if len(sizes) > 1:
+            where = self.ctx.module.code_for_node(references[0]).strip()
+            more = "one more place" if len(sizes) == 2 else f"{len(sizes) - 1} more places"
+            message += f" (`{where}` is bound to an unbounded queue in {more}: bound it there too)"
+        self.report(node, message, self._fix(*sizes))
+
+    def _size(self, call: cst.Call) -> Optional[cst.BaseExpression]:
+        """The size argument of a queue creation that LL401 reports, else None."""
+        spec = queue_spec(self.ctx, call)
+        if spec is None or spec.param is None:
+            return None
+        arg = argument(call, spec.param, spec.position)
+        if arg is None or not self._unbounded(self.ctx.value(arg.value), spec):
+            return None
+        return arg.value
+
+    def _twins(self, node: cst.Call, region: Optional[cst.CSTNode],
+               references: List[cst.BaseExpression]) -> List[Tuple[cst.Call, cst.BaseExpression]]:
+        """Every queue creation with an unbounded size bound to one of `references` in
+        `region` (the class for `self.x`; else the scope itself, not nested ones), in
+        source order; empty when `node` is the only one."""
+        if region is None or not references:
+            return []
+        class_wide = isinstance(region, cst.ClassDef)
+        found: List[Tuple[cst.Call, cst.BaseExpression]] = []
+        for item in walk(region, into_scopes=class_wide):
+            if isinstance(item, cst.Assign):
+                targets = [t.target for t in item.targets]
+            elif isinstance(item, cst.AnnAssign):
+                targets = [item.target]
+            else:
+                continue
+            value = item.value
+            if type(value) is not cst.Call or not any(same_reference(t, r) for t in targets for r in references):
+                continue
+            size = self._size(value)
+            if size is not None:
+                found.append((value, size))
+        return found if len(found) > 1 else []
 
     def _flow_controlled(self, node: cst.Call) -> bool:
         """Unbounded on purpose, with a size check of its own (websockets pauses reading
@@ -149,12 +200,12 @@ be wrong there."""
             f"size such as {self.ctx.settings.default_queue_size} so the producer waits"
         )
 
-    def _fix(self, expr: cst.BaseExpression) -> Optional[Fix]:
+    def _fix(self, *exprs: cst.BaseExpression) -> Optional[Fix]:
         size = self.ctx.settings.default_queue_size
         return Fix(
             Applicability.UNSAFE,
             f"Bound it at {size} (the `default-queue-size` setting)",
-            (Edit(expr, cst.Integer(str(size))),),
+            tuple(Edit(expr, cst.Integer(str(size))) for expr in exprs),
         )
 
 
