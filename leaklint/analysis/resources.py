@@ -575,7 +575,11 @@ class _Paths:
         return False
 
     def cannot_raise(self, call: cst.Call) -> bool:
-        if terminal_name(call.func) not in _NON_RAISING_NAMES:
+        func = call.func
+        if (type(func) is cst.Attribute and func.attr.value == "fileno" and not call.args
+                and type(func.value) is cst.Name and func.value.value == self.name):
+            return True  # the open resource's own descriptor number (a socket's, a file's)
+        if terminal_name(func) not in _NON_RAISING_NAMES:
             return False
         return qualified_name(call.func, self.scope) in table.NON_RAISING
 

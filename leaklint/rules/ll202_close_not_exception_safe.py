@@ -33,7 +33,8 @@ The message names the statement between the creation and the release that can ra
 raised, so its own calls (`log.warning(...)`) are the error path, not counted; a
 handler that raises again or returns lets the `try` body's failure skip the release,
 and the message names that `try` body statement. A name bound by `except E as name`
-is the exception, a new variable: a resource of the same name stays judged.
+is the exception, a new variable: a resource of the same name stays judged. The
+resource's own `fileno()` is not taken to raise (an open socket or file always has one).
 
 The fix is safe when the creation and the release are in one block and the release is
 the last use: it becomes a `with` block where the type's `with` does exactly that
