@@ -553,7 +553,8 @@ class _Paths:
         if self.raised:
             self.raised[-1] |= state
             if self.origins[-1] is None and state & _OPEN:
-                self.origins[-1] = node
+                # raised from a handler: blame what raised into that handler
+                self.origins[-1] = (self.handlers[-1] if self.handlers else None) or node
         if not self.guard:
             self.found(node, state, kind)
 
