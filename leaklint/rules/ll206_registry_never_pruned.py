@@ -103,7 +103,8 @@ return c[k]`, in an `except KeyError:` around `c[k]`, a log-once `if k not in se
 seen.add(k)`), and a `setdefault` whose result is used (`return c.setdefault(k, ...)`).
 These hold one entry per distinct key: a cache, bounded by the key space, which is
 LL404's question (memory per distinct argument), not a registry that grows with every
-call. For a module-level collection
+call. A guard keyed by the new task or future itself (`if t not in tasks: tasks.add(t)`)
+bounds nothing, and is still reported. For a module-level collection
 filled inside a coroutine (`async def`: it runs per message or request) any value
 counts, not only tasks, except under a constant key (overwritten, not grown); such
 collections are looked for in modules that start tasks, futures or timers. A plain
@@ -459,7 +460,10 @@ reported."""
         `if c.get(k) is None:`, the `else` of `if k in c:`, after `if k in c: return
         c[k]`, or in an `except KeyError:` around `c[k]`. Such a collection holds one
         entry per distinct key: a cache or a log-once set, bounded by the key space
-        (LL404's question), not a registry that grows with every call."""
+        (LL404's question), not a registry that grows with every call. Unless the key is
+        itself a new task, future or handle (`if t not in tasks: tasks.add(t)`)."""
+        if self._producer(key) is not None:
+            return False  # keyed by a new task or future: every call is a new key
         stack = self.ctx.stack
         for index in range(len(stack) - 2, 0, -1):
             node, child = stack[index], stack[index + 1]
