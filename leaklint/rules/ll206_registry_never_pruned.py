@@ -475,8 +475,6 @@ reported."""
                     return True
                 if child is node.orelse and self._absent_if(node.test, False, container, key):
                     return True
-            elif kind is cst.Else and type(stack[index - 1]) is cst.If:
-                pass  # judged at the If above (its orelse is this Else)
             elif kind is cst.ExceptHandler and _catches_key_error(node):
                 try_ = stack[index - 1]
                 if type(try_) is cst.Try and _subscripts(try_.body, container, key):
