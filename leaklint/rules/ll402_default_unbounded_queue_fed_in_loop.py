@@ -10,6 +10,7 @@ from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.loops import enclosing_loops, is_async_for, is_forever
 from leaklint.analysis.origins import AttributeValues, origin, same_reference
 from leaklint.analysis.queues import pauses_reading, queue_spec, queue_triggers, watches_size
+from leaklint.analysis.spawning import spawn_of
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge.buffers import (
@@ -21,7 +22,7 @@ from leaklint.knowledge.buffers import (
 )
 from leaklint.rules.base import Rule
 from leaklint.analysis import sieve_ll4 as ll4
-from leaklint.sieve import COMPREHENSIONS, UNIT, Need, arguments, terminal
+from leaklint.sieve import CLASS, COMPREHENSIONS, UNIT, Need, arguments, terminal
 
 _FEED_KIND = {method: kind for kind, methods in QUEUE_FEEDS.items() for method in methods}
 
@@ -111,6 +112,11 @@ fix, a fixed pool of workers fed by a bounded queue, bounds the queue too)."""
                 if kind in attrs.get(attr, ()) and index.method_class(node) and _may_repeat(index, node, kind):
                     # the `self.x = ...` creations and size checks may be in any method
                     yield ll4.in_class_using(index, node, {attr})
+                    owner = index.method_class(node)
+                    if owner is not None and _spawns_in(owner):
+                        # `_spawning_consumer`: what the spawn's receiver is (`self._tg`)
+                        # may be told by any method
+                        yield Need(node, CLASS)
             elif type(receiver) is ast.Name and _may_repeat(index, node, kind) and ll4.visible(
                 index, node, [home for home, kinds in names.get(receiver.id, ()) if kind in kinds]
             ):
@@ -126,7 +132,8 @@ fix, a fixed pool of workers fed by a bounded queue, bounds the queue too)."""
             for call in index.calls(("get",)):
                 func = call.func
                 if type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id in watched:
-                    yield Need(call, UNIT)
+                    function = index.function(call)
+                    yield index.need(call, function) if function is not None else Need(call, UNIT)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -231,8 +238,8 @@ fix, a fixed pool of workers fed by a bounded queue, bounds the queue too)."""
                 kind = type(node)
                 if kind in _NOT_OWN:
                     continue  # nested definitions, and the error path
-                if kind is cst.Call and terminal_name(node.func) in _SPAWNS:
-                    spawns = True
+                if kind is cst.Call and terminal_name(node.func) in _SPAWNS and spawn_of(self.ctx, node) is not None:
+                    spawns = True  # a spawn LL103 knows (`tg.create_task` of an unknown `tg` is not)
                     continue  # what the task runs is the task's business
                 todo.extend(node.children)
                 if kind is cst.Await:
@@ -316,6 +323,10 @@ fix, a fixed pool of workers fed by a bounded queue, bounds the queue too)."""
 
 
 _SPAWNS = frozenset({"create_task", "ensure_future", "start_soon"})
+
+
+def _spawns_in(node: ast.AST) -> bool:
+    return any(type(n) is ast.Call and terminal(n.func) in _SPAWNS for n in ast.walk(node))
 _NOT_OWN = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.ExceptHandler, cst.ExceptStarHandler)
 
 
