@@ -5,8 +5,11 @@ One pass applies every fix whose edits do not overlap an earlier one's (the rest
 for the next pass), as a libcst transformation keyed by node identity, so comments and
 formatting survive. The result is parsed again (and compiled, when the original
 compiled) and linted again; passes repeat until no fix applies. A fix that breaks the
-file, or that never converges, is a leaklint bug: it is reported and the file is kept
-as it was. Files are written atomically, in their own encoding and newline style.
+file, or that never converges, is a leaklint bug: it is reported and refused on its own
+(the pass is split in halves until the culprit is found), and the other fixes are
+applied. libcst recurses per nesting level, so its passes run with the linter's deep
+stack (analysis/deep.py). Files are written atomically, in their own encoding and
+newline style.
 """
 from __future__ import annotations
 
@@ -21,13 +24,14 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
+from leaklint.analysis.deep import run_deep
 from leaklint.analysis.walk import walk
 from leaklint import notebook
 from leaklint.api import lint_file, lint_source
 from leaklint.config import Settings
 from leaklint.diagnostics import Applicability, Diagnostic, Fix
 from leaklint.discovery import STDIN, discover
-from leaklint.engine import DecodeError, decode_source
+from leaklint.engine import DecodeError, FileResult, decode_source
 
 # ruff stops at 100; leaklint's fixes are independent of each other, so a file needs as
 # many passes as it has overlapping fixes at one place — a handful at most.
@@ -153,6 +157,8 @@ def apply_pass(module: cst.Module, diagnostics: Sequence[Diagnostic]) -> PassRes
     transformer = _Replace(replacements)
     try:
         updated = module.visit(transformer)
+    except RecursionError:
+        raise  # deep nesting, not a bad edit: the caller retries with a deeper stack
     except Exception as exc:  # a rule's edit put a node where libcst allows none
         raise FixError(f"a fix for {codes} could not be applied: {type(exc).__name__}: {exc}") from None
     missing = [old for old in replacements if old not in transformer.met]
@@ -502,69 +508,175 @@ class _Misplaced(ast.NodeVisitor):
 
 def _code(module: cst.Module, codes: str) -> str:
     try:
-        return module.code
-    except RecursionError:  # libcst's code generation recurses: very deep nesting
+        return run_deep(lambda: module.code)
+    except RecursionError:  # deeper than even a raised recursion limit allows
         raise FixError(f"the fix for {codes} cannot be written: the file is nested too deeply") from None
 
 
 def _check_parses(text: str, path: str, original_compiles: Optional[bool], codes: str) -> None:
     try:
-        cst.parse_module(text)
+        run_deep(cst.parse_module, text)
     except Exception as exc:  # libcst's native parser raises several types
-        raise FixError(f"the fix for {codes} would leave the file unparseable ({type(exc).__name__}); file left unchanged") from None
+        raise FixError(f"the fix for {codes} would leave the file unparseable ({type(exc).__name__}); not applied") from None
     if original_compiles and not _compiles(text, path):
-        raise FixError(f"the fix for {codes} would leave the file failing to compile; file left unchanged")
+        raise FixError(f"the fix for {codes} would leave the file failing to compile; not applied")
+
+
+def _refusal_key(d: Diagnostic) -> Tuple[str, str, str]:
+    """What identifies a refused fix's finding from one pass to the next, while other
+    fixes move it: its code, message and line, not its position."""
+    return d.code, d.message, d.source_line.strip()
+
+
+def _changes_nothing(module: cst.Module, d: Diagnostic) -> bool:
+    """A fix whose every edit writes back the code it replaces, and that adds nothing:
+    applied, it leaves the finding where it was, pass after pass (e.g. a value the
+    settings call unbounded replaced by the configured default, which they also do)."""
+    fix = d.fix
+    if fix is None or fix.imports or fix.module_statements:
+        return False
+    for edit in fix.edits:
+        if not isinstance(edit.new, cst.CSTNode):
+            return False
+        try:
+            if module.code_for_node(edit.old) != module.code_for_node(edit.new):
+                return False
+        except RecursionError:
+            return False
+    return True
+
+
+@dataclass
+class _Run:
+    """The state of one run of passes over a file."""
+
+    current: str
+    applied: List[Applied] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)
+    stuck_codes: Set[str] = field(default_factory=set)  # codes whose fixes never settle
+    stuck_why: str = ""
+
+
+class _Fixer:
+    """Applies a file's fixes to a fixed point. A fix that cannot be applied (it breaks
+    the file, hits a limit, changes nothing) is refused on its own, found by splitting
+    the pass in halves, and the others are applied; fixes that never converge are
+    refused by code and the run starts again from the original without them."""
+
+    def __init__(self, text: str, path: str, settings: Settings, unsafe: bool, max_passes: int) -> None:
+        self.text, self.path, self.settings = text, path, settings
+        self.unsafe, self.max_passes = unsafe, max_passes
+        self.refused: Dict[Tuple[str, str, str], str] = {}
+        self.refused_codes: Set[str] = set()
+        self.original_compiles: Optional[bool] = None
+
+    def wanted(self, d: Diagnostic) -> bool:
+        return (applicable(d.fix, self.unsafe) and d.code not in self.refused_codes
+                and _refusal_key(d) not in self.refused)
+
+    def attempt(self, module: cst.Module, todo: Sequence[Diagnostic]) -> Tuple[PassResult, str]:
+        """Apply `todo` in one pass; the new text, parsed (and compiled) again."""
+        codes = ", ".join(sorted({d.code for d in todo}))
+        done = run_deep(apply_pass, module, todo)
+        new_text = _code(done.module, codes)
+        if self.original_compiles is None:
+            self.original_compiles = _compiles(self.text, self.path)
+        _check_parses(new_text, self.path, self.original_compiles, codes)
+        return done, new_text
+
+    def split(self, module: cst.Module, todo: List[Diagnostic]):
+        """(fixes that apply together, with the pass they make, or None when none do;
+        refused fixes with why). Bisection: k bad fixes among n cost O(k log n)
+        passes over the file, not n."""
+        try:
+            return todo, self.attempt(module, todo), []
+        except RecursionError:
+            error = "the fix cannot be applied: the file is nested too deeply"
+            if len(todo) == 1:
+                return [], None, [(todo[0], f"the fix for {todo[0].code}: {error}; not applied")]
+        except FixError as exc:
+            if len(todo) == 1:
+                return [], None, [(todo[0], str(exc))]
+        middle = len(todo) // 2
+        good_left, done_left, bad_left = self.split(module, todo[:middle])
+        good_right, done_right, bad_right = self.split(module, todo[middle:])
+        bad = bad_left + bad_right
+        if good_left and good_right:
+            try:
+                return good_left + good_right, self.attempt(module, good_left + good_right), bad
+            except (FixError, RecursionError):
+                # each half applies alone, not both: the right half waits for the next pass
+                return good_left, done_left, bad
+        if good_left:
+            return good_left, done_left, bad
+        return good_right, done_right, bad
+
+    def run(self, first: "FileResult") -> Tuple[_Run, "FileResult"]:
+        state = _Run(self.text)
+        result = first
+        seen = {self.text}
+        for _ in range(self.max_passes):
+            todo = [d for d in result.diagnostics if self.wanted(d)]
+            if todo and result.module is not None:
+                for d in todo:
+                    if _changes_nothing(result.module, d):
+                        self.refuse(state, d, f"the fix for {d.code} does not remove its finding (applied again it changes nothing, so it would never converge); not applied")
+                todo = [d for d in todo if self.wanted(d)]
+            if not todo:
+                return state, result
+            if result.module is None:  # pragma: no cover - the engine keeps it when it reports
+                state.errors.append("internal error: findings without their syntax tree")
+                return state, result
+            good, done, bad = self.split(result.module, todo)
+            for d, why in bad:
+                self.refuse(state, d, why)
+            if done is None:
+                continue  # every fix of the pass was refused: lint nothing new, try the rest
+            passed, new_text = done
+            if new_text in seen:  # back to an earlier state: these fixes undo each other
+                state.stuck_codes |= {d.code for d in passed.applied}
+                state.stuck_why = "do not converge (the file returns to an earlier state)"
+                return state, result
+            seen.add(new_text)
+            state.applied.extend(Applied(d.code, d.name, d.fix.description, d.fix.applicability)  # type: ignore[union-attr]
+                                 for d in passed.applied)
+            state.current = new_text
+            result = lint_source(new_text, self.path, self.settings, whole=True)
+        state.stuck_codes |= {d.code for d in result.diagnostics if self.wanted(d)}
+        state.stuck_why = f"do not converge after {self.max_passes} passes"
+        return state, result
+
+    def refuse(self, state: _Run, d: Diagnostic, why: str) -> None:
+        self.refused[_refusal_key(d)] = why
+        if why not in state.errors:
+            state.errors.append(why)
 
 
 def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
              encoding: str = "utf-8", max_passes: int = MAX_PASSES) -> FixOutcome:
-    """Lint `text`, apply its fixes to a fixed point and lint the result."""
+    """Lint `text`, apply its fixes to a fixed point and lint the result. Refused fixes
+    are named in `error`; the others are applied."""
     outcome = FixOutcome(path, text, text, encoding)
     result = lint_source(text, path, settings, whole=True)
     if path.endswith(notebook.SUFFIX):  # cells are JSON, never rewritten; findings stay
         outcome.diagnostics = result.diagnostics
         return outcome
-    first = result.diagnostics
-    current = text
-    original_compiles: Optional[bool] = None
-    seen = {text}
-    applied: List[Applied] = []
-    for _ in range(max_passes):
-        todo = [d for d in result.diagnostics if applicable(d.fix, unsafe)]
-        if not todo:
+    fixer = _Fixer(text, path, settings, unsafe, max_passes)
+    errors: List[str] = []
+    while True:
+        state, final = fixer.run(result)
+        if not state.stuck_codes:
             break
-        if result.module is None:  # pragma: no cover - the engine keeps it when it reports
-            outcome.error = "internal error: findings without their syntax tree"
-            break
-        codes = ", ".join(sorted({d.code for d in todo}))
-        try:
-            done = apply_pass(result.module, todo)
-            new_text = _code(done.module, codes)
-            if original_compiles is None:
-                original_compiles = _compiles(text, path)
-            _check_parses(new_text, path, original_compiles, codes)
-        except FixError as exc:
-            outcome.error = str(exc)
-            break
-        if new_text in seen:
-            outcome.error = f"the fixes for {codes} do not converge (the file returns to an earlier state); file left unchanged"
-            break
-        seen.add(new_text)
-        applied.extend(Applied(d.code, d.name, d.fix.description, d.fix.applicability)  # type: ignore[union-attr]
-                       for d in done.applied)
-        current = new_text
-        result = lint_source(current, path, settings, whole=True)
-    else:
-        left = sorted({d.code for d in result.diagnostics if applicable(d.fix, unsafe)})
-        if left:
-            outcome.error = (f"the fixes for {', '.join(left)} do not converge after {max_passes} passes; "
-                             "file left unchanged")
-    if outcome.error is not None:
-        outcome.diagnostics = first
-        return outcome
-    outcome.fixed = current
-    outcome.applied = applied
-    outcome.diagnostics = result.diagnostics
+        # fixes that never settle cannot be told apart pass after pass (each pass moves
+        # them): refuse their code, and start again from the original without them
+        codes = ", ".join(sorted(state.stuck_codes))
+        errors.append(f"the fixes for {codes} {state.stuck_why}; not applied")
+        fixer.refused_codes |= state.stuck_codes
+    errors.extend(e for e in state.errors if e not in errors)
+    outcome.error = "; ".join(errors) or None
+    outcome.fixed = state.current
+    outcome.applied = state.applied
+    outcome.diagnostics = final.diagnostics
     return outcome
 
 
@@ -668,8 +780,8 @@ def text_edits(module: cst.Module, diagnostic: Diagnostic) -> List[Tuple[int, in
     if diagnostic.fix is None or not diagnostic.fix.edits or diagnostic.cell is not None:
         return []
     try:
-        new = apply_pass(module, [diagnostic]).module.code
-    except FixError:
+        new = run_deep(lambda: apply_pass(module, [diagnostic]).module.code)
+    except (FixError, RecursionError):
         return []
     before, after = module.code.splitlines(keepends=True), new.splitlines(keepends=True)
     matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)

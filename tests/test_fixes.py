@@ -348,7 +348,7 @@ def test_a_fix_that_never_converges_is_reported_and_the_file_kept(marker):
     # a fix that gives back the same text converges to nothing either: reported at once
     marker.make_fix = lambda self, call: _fix(Applicability.SAFE, _rename(call, "mark"))
     outcome = fixes.fix_text("mark()\n", "t.py", MARKER)
-    assert outcome.fixed == "mark()\n" and "do not converge" in outcome.error
+    assert outcome.fixed == "mark()\n" and "never converge" in outcome.error and "LL999" in outcome.error
 
 
 def test_an_edit_of_a_node_from_another_tree_is_a_bug_not_a_crash(marker):
@@ -714,3 +714,92 @@ def test_the_compile_check_agrees_with_cpythons_compiler(source):
     except SyntaxError:
         expected = False
     assert fixes._compiles(source, "t.py") == expected
+
+
+# --- one refused fix does not cost the others ------------------------------------------------
+
+def _break_parsing_or_rename(self, call):
+    """`mark(1)`'s fix leaves the file unparseable (`1.real` without parentheses);
+    any other mark's fix renames it."""
+    if call.args and isinstance(call.args[0].value, cst.Integer) and call.args[0].value.value == "1":
+        return _fix(Applicability.SAFE, Edit(call, cst.Attribute(cst.Integer("1"), cst.Name("real"))))
+    return _fix(Applicability.SAFE, _rename(call))
+
+
+def test_a_refused_fix_is_reported_and_the_others_are_applied(marker):
+    marker.make_fix = _break_parsing_or_rename
+    text = "mark(2)\nmark(1)\n" + "".join(f"mark({n})\n" for n in range(3, 40))
+    outcome = fixes.fix_text(text, "t.py", MARKER)
+    assert outcome.fixed == "done(2)\nmark(1)\n" + "".join(f"done({n})\n" for n in range(3, 40))
+    assert len(outcome.applied) == 38
+    assert "the fix for LL999 would leave the file unparseable" in outcome.error
+    assert [(d.code, d.line) for d in outcome.diagnostics] == [("LL999", 2)]  # the refused one remains
+
+
+def test_a_fix_that_changes_nothing_is_refused_alone(marker):
+    def make(self, call):
+        name = "mark" if self.ctx.module.code_for_node(call) == "mark(1)" else "done"
+        return _fix(Applicability.SAFE, _rename(call, name))
+
+    marker.make_fix = make
+    outcome = fixes.fix_text("mark(1)\nmark(2)\n", "t.py", MARKER)
+    assert outcome.fixed == "mark(1)\ndone(2)\n"
+    assert "does not remove its finding" in outcome.error
+
+
+def test_fixes_that_never_converge_are_refused_by_code_and_the_others_applied(marker):
+    marker.make_fix = lambda self, call: _fix(Applicability.SAFE, Edit(call, cst.parse_expression(f"({self.ctx.module.code_for_node(call)})")))
+    text = "mark()\n\ndef load(p):\n    return open(p).read()\n"
+    outcome = fixes.fix_text(text, "t.py", Settings(select=("LL999", "LL204")))
+    assert outcome.fixed == "mark()\n\ndef load(p):\n    with open(p) as f:\n        return f.read()\n"
+    assert "the fixes for LL999 do not converge after" in outcome.error
+    assert [a.code for a in outcome.applied] == ["LL204"]
+
+
+def test_a_value_the_settings_call_unbounded_does_not_stop_the_other_fixes():
+    text = "import asyncio\nimport sys\n\nsem = asyncio.Semaphore(sys.maxsize)\n\ndef g(p):\n    return open(p).read()\n"
+    outcome = fixes.fix_text(text, "t.py", Settings(select=("LL",), huge_threshold=20), unsafe=True)
+    assert "with open(p) as f:\n        return f.read()" in outcome.fixed
+    assert "LL101" in outcome.error and "LL204" not in outcome.error
+    assert [d.code for d in outcome.diagnostics] == ["LL101"]
+
+
+def test_fixes_survive_expressions_as_deep_as_the_linter_does():
+    # libcst's transformer and code generation recurse per operand: 400 terms once
+    # exceeded the default recursion limit and cost every fix in the file
+    deep = "x = " + " + ".join(["a"] * 400) + "\n"
+    text = "def g(p):\n    y = open(p).read()\n" + deep
+    outcome = fixes.fix_text(text, "t.py", ALL, unsafe=True)
+    assert outcome.error is None, outcome.error
+    assert outcome.fixed == "def g(p):\n    with open(p) as f:\n        y = f.read()\n" + deep
+
+
+def test_a_refused_fix_in_one_file_leaves_the_cli_fixing_the_rest(marker, tmp_path, capsys):
+    marker.make_fix = _break_parsing_or_rename
+    target = tmp_path / "t.py"
+    target.write_text("mark(1)\nmark(2)\n")
+    status = cli.main(["check", "--fix", "--select", "LL999", "--no-cache", str(target)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert target.read_text() == "mark(1)\ndone(2)\n"
+    assert f"leaklint: error: {target}: the fix for LL999 would leave the file unparseable" in err
+
+
+# --- LL204 picks its names once per function ---------------------------------------------------
+
+def test_ll204_names_are_fresh_in_each_function_and_many_findings_all_get_fixed():
+    text = (
+        "def uses_f(p, f, f_):\n    x = open(p).read()\n    return x, f, f_\n\n\n"
+        "def plain(p):\n    y = open(p).read()\n    return y\n"
+    )
+    outcome = fixes.fix_text(text, "t.py", Settings(select=("LL204",)))
+    assert outcome.fixed == (
+        "def uses_f(p, f, f_):\n    with open(p) as f1:\n        x = f1.read()\n    return x, f, f_\n\n\n"
+        "def plain(p):\n    with open(p) as f:\n        y = f.read()\n    return y\n"
+    )
+    # many findings in one function (once quadratic: each regenerated the function's code)
+    many = "def load(f, p):\n" + "".join(f"    x{i} = open(p).read()\n" for i in range(300))
+    outcome = fixes.fix_text(many, "t.py", Settings(select=("LL204",)))
+    assert outcome.error is None and len(outcome.applied) == 300 and outcome.diagnostics == []
+    assert outcome.fixed.count("    with open(p) as f_:\n") == 300
+    assert _compiles(outcome.fixed.encode())
