@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import errno
 import os
 import stat
 import symtable
@@ -702,24 +703,61 @@ def fix_bytes(data: bytes, path: str, settings: Settings, *, unsafe: bool = Fals
 
 # --- files -------------------------------------------------------------------------------
 
+class ReadOnlyError(PermissionError):
+    """The file may not be written: --fix reports it and leaves it alone."""
+
+
+def _writable(path: str, info: os.stat_result) -> bool:
+    """Whether the user may write the file, and means to let anyone: root may write
+    anything, so a file with no write bit at all (0o444) is read-only for root too."""
+    return os.access(path, os.W_OK) and bool(info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _keep_owner(temp: str, info: os.stat_result) -> None:
+    """Give the new file the old one's owner and group where the OS allows: root may
+    set both; a user may set the group when they belong to it; else it stays theirs."""
+    for uid in (info.st_uid, -1):
+        try:
+            os.chown(temp, uid, info.st_gid)
+            return
+        except PermissionError:
+            continue
+        except OSError:  # a file system without owners (FAT, some mounts)
+            return
+
+
 def write_atomic(path: str, data: bytes, expected: Optional[bytes] = None) -> None:
     """Replace the file's content: a temporary file in the same folder, then a rename,
-    keeping the file's permission bits; a symlink is followed (its target is
-    rewritten). With `expected`, refuse when the file changed since it was read."""
+    keeping the file's permission bits and (where the OS allows) its owner and group; a
+    symlink is followed (its target is rewritten). A file with other hard links is
+    written in place, so the links stay one file. With `expected`, refuse when the file
+    changed since it was read. A file without write permission is refused
+    (ReadOnlyError), never replaced behind its owner's back."""
     target = os.path.realpath(path)
     info = os.stat(target)
+    if not _writable(target, info):
+        raise ReadOnlyError(13, "the file is read-only (no write permission); not fixed", path)
     if expected is not None:
         with open(target, "rb") as handle:
             if handle.read() != expected:
                 raise OSError(f"{path} changed while it was being fixed")
     folder = os.path.dirname(target)
-    fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".leaklint-tmp", dir=folder)
+    try:
+        fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".leaklint-tmp", dir=folder)
+    except PermissionError:  # a writable file in a folder we may not add to
+        _write_in_place(target, data, expected, None)
+        return
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, stat.S_IMODE(info.st_mode))
+        if info.st_nlink > 1:
+            _write_in_place(target, data, expected, temp)
+            os.unlink(temp)
+            return
+        _keep_owner(temp, info)
+        os.chmod(temp, stat.S_IMODE(info.st_mode))  # after chown, which may clear set-id bits
         os.replace(temp, target)
     except BaseException:
         try:
@@ -727,6 +765,49 @@ def write_atomic(path: str, data: bytes, expected: Optional[bytes] = None) -> No
         except OSError:
             pass
         raise
+
+
+def _write_in_place(target: str, data: bytes, original: Optional[bytes], temp: Optional[str]) -> None:
+    """Copy `data` into the existing file (its inode, links, owner and mode unchanged).
+
+    A rename cannot replace a file that has other hard links without splitting them, and
+    no system call swaps a file's contents atomically, so this is as safe as it gets:
+    the new bytes were first written whole to `temp` and synced (a full disk or a bad
+    write shows there, before the file is touched); the file's new length is reserved
+    (posix_fallocate) so the copy cannot run out of space half-way; the copy is one
+    write of the whole buffer, then a truncate and a sync. If any of it fails, the
+    original bytes are written back. Only a kill in the instant of that one write can
+    leave it partial, and then `temp` still holds the complete fixed text beside it."""
+    fd = os.open(target, os.O_RDWR)
+    try:
+        if hasattr(os, "posix_fallocate") and len(data) > 0:
+            try:
+                os.posix_fallocate(fd, 0, len(data))
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
+                    raise  # no space: nothing was written yet
+        try:
+            _write_all(fd, data)
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        except BaseException:
+            if original is not None:
+                try:
+                    _write_all(fd, original)
+                    os.ftruncate(fd, len(original))
+                    os.fsync(fd)
+                except OSError:
+                    pass
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    offset = 0
+    while offset < len(view):
+        offset += os.pwrite(fd, view[offset:], offset)
 
 
 def fix_paths(paths: Iterable[str], settings: Settings, *, unsafe: bool = False, write: bool = True,
@@ -751,7 +832,8 @@ def fix_paths(paths: Iterable[str], settings: Settings, *, unsafe: bool = False,
             try:
                 write_atomic(path, data, expected=original)
             except OSError as exc:
-                outcome.error = f"cannot write the fixed file: {exc.strerror or exc}"
+                outcome.error = (exc.strerror if isinstance(exc, ReadOnlyError)
+                                 else f"cannot write the fixed file: {exc.strerror or exc}")
                 outcome.fixed, outcome.applied = outcome.original, []
                 outcome.diagnostics = lint_source(original, path, settings).diagnostics
                 data = original

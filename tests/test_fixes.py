@@ -803,3 +803,78 @@ def test_ll204_names_are_fresh_in_each_function_and_many_findings_all_get_fixed(
     assert outcome.error is None and len(outcome.applied) == 300 and outcome.diagnostics == []
     assert outcome.fixed.count("    with open(p) as f_:\n") == 300
     assert _compiles(outcome.fixed.encode())
+
+
+# --- permissions, owners and hard links ------------------------------------------------------
+
+def test_fix_refuses_a_read_only_file_and_fixes_the_others(project, capsys, monkeypatch):
+    (project / "other.py").write_text(LEAKY)
+    os.chmod(project / "leaky.py", 0o444)  # read-only even for root, who may write anything
+    monkeypatch.chdir(project)
+    status = cli.main(["check", "--fix", "--unsafe-fixes", "--no-cache", "leaky.py", "other.py"])
+    err = capsys.readouterr().err
+    assert "leaklint: error: leaky.py: the file is read-only" in err
+    assert (project / "leaky.py").read_text() == LEAKY
+    assert stat.S_IMODE((project / "leaky.py").stat().st_mode) == 0o444
+    assert (project / "other.py").read_text() == LEAKY_FIXED
+    assert status == 1  # leaky.py's findings remain
+
+
+def test_write_atomic_keeps_hard_links_one_file(tmp_path):
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old content\n")
+    link = tmp_path / "link.py"
+    os.link(target, link)
+    before = target.stat().st_ino
+    fixes.write_atomic(str(target), b"new\n", expected=b"old content\n")
+    assert target.stat().st_ino == before == link.stat().st_ino
+    assert link.read_bytes() == b"new\n" and target.stat().st_nlink == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.py", "m.py"]  # no temporary file left
+
+
+def test_write_in_place_puts_the_original_back_when_the_copy_fails(tmp_path, monkeypatch):
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old content\n")
+    os.link(target, tmp_path / "link.py")
+    real_write = fixes._write_all
+    calls = []
+
+    def fail_first(fd, data):
+        calls.append(data)
+        if len(calls) == 1:
+            os.pwrite(fd, b"ha", 0)  # half-written, then the disk fails
+            raise OSError(5, "Input/output error")
+        real_write(fd, data)
+
+    monkeypatch.setattr(fixes, "_write_all", fail_first)
+    with pytest.raises(OSError):
+        fixes.write_atomic(str(target), b"new\n", expected=b"old content\n")
+    assert target.read_bytes() == b"old content\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.py", "m.py"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root may give a file away")
+def test_write_atomic_keeps_the_owner_and_group(tmp_path):
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old\n")
+    os.chown(target, 4321, 8765)
+    fixes.write_atomic(str(target), b"new\n")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid) == (4321, 8765) and target.read_bytes() == b"new\n"
+
+
+def test_write_atomic_keeps_the_group_when_the_owner_cannot_be_kept(tmp_path, monkeypatch):
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old\n")
+    info = target.stat()
+    asked = []
+
+    def chown(path, uid, gid):
+        asked.append((uid, gid))
+        if uid != -1:
+            raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(fixes.os, "chown", chown)
+    fixes.write_atomic(str(target), b"new\n")
+    assert asked == [(info.st_uid, info.st_gid), (-1, info.st_gid)]
+    assert target.read_bytes() == b"new\n"
