@@ -21,13 +21,14 @@ import stat
 import symtable
 import tempfile
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
 from leaklint.analysis.deep import run_deep
 from leaklint.analysis.walk import walk
 from leaklint import notebook
+from leaklint.api import _finish as finish_result
 from leaklint.api import lint_file, lint_source
 from leaklint.config import Settings
 from leaklint.diagnostics import Applicability, Diagnostic, Fix
@@ -266,6 +267,8 @@ def _leading_block(module: cst.Module) -> Tuple[int, int]:
         if _import_line(stmt) is not None:
             end = index + 1
             continue
+        if isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, cst.Pass) for s in stmt.body):
+            continue  # `pass`: in a notebook, an IPython line (`!pip install x`) made opaque
         if isinstance(stmt, (cst.If, cst.Try)) and any(
             isinstance(n, (cst.Import, cst.ImportFrom)) for n in walk(stmt.body, into_scopes=False)
         ):
@@ -564,9 +567,11 @@ class _Fixer:
     the pass in halves, and the others are applied; fixes that never converge are
     refused by code and the run starts again from the original without them."""
 
-    def __init__(self, text: str, path: str, settings: Settings, unsafe: bool, max_passes: int) -> None:
+    def __init__(self, text: str, path: str, settings: Settings, unsafe: bool, max_passes: int,
+                 lint: Optional[Callable[[str], "FileResult"]] = None) -> None:
         self.text, self.path, self.settings = text, path, settings
         self.unsafe, self.max_passes = unsafe, max_passes
+        self.lint = lint or (lambda text: lint_source(text, path, settings, whole=True))
         self.refused: Dict[Tuple[str, str, str], str] = {}
         self.refused_codes: Set[str] = set()
         self.original_compiles: Optional[bool] = None
@@ -642,7 +647,7 @@ class _Fixer:
             state.applied.extend(Applied(d.code, d.name, d.fix.description, d.fix.applicability)  # type: ignore[union-attr]
                                  for d in passed.applied)
             state.current = new_text
-            result = lint_source(new_text, self.path, self.settings, whole=True)
+            result = self.lint(new_text)
         state.stuck_codes |= {d.code for d in result.diagnostics if self.wanted(d)}
         state.stuck_why = f"do not converge after {self.max_passes} passes"
         return state, result
@@ -653,19 +658,10 @@ class _Fixer:
             state.errors.append(why)
 
 
-def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
-             encoding: str = "utf-8", max_passes: int = MAX_PASSES) -> FixOutcome:
-    """Lint `text`, apply its fixes to a fixed point and lint the result. Refused fixes
-    are named in `error`; the others are applied."""
-    outcome = FixOutcome(path, text, text, encoding)
-    result = lint_source(text, path, settings, whole=True)
-    if path.endswith(notebook.SUFFIX):  # cells are JSON, never rewritten; findings stay
-        outcome.diagnostics = result.diagnostics
-        return outcome
-    fixer = _Fixer(text, path, settings, unsafe, max_passes)
+def _to_fixed_point(fixer: _Fixer, first: "FileResult") -> Tuple[_Run, "FileResult", List[str]]:
     errors: List[str] = []
     while True:
-        state, final = fixer.run(result)
+        state, final = fixer.run(first)
         if not state.stuck_codes:
             break
         # fixes that never settle cannot be told apart pass after pass (each pass moves
@@ -674,10 +670,55 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
         errors.append(f"the fixes for {codes} {state.stuck_why}; not applied")
         fixer.refused_codes |= state.stuck_codes
     errors.extend(e for e in state.errors if e not in errors)
+    return state, final, errors
+
+
+def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
+             encoding: str = "utf-8", max_passes: int = MAX_PASSES) -> FixOutcome:
+    """Lint `text`, apply its fixes to a fixed point and lint the result. Refused fixes
+    are named in `error`; the others are applied."""
+    outcome = FixOutcome(path, text, text, encoding)
+    result = lint_source(text, path, settings, whole=True)
+    if path.endswith(notebook.SUFFIX):
+        return _fix_notebook(outcome, result, settings, unsafe, max_passes)
+    state, final, errors = _to_fixed_point(_Fixer(text, path, settings, unsafe, max_passes), result)
     outcome.error = "; ".join(errors) or None
     outcome.fixed = state.current
     outcome.applied = state.applied
     outcome.diagnostics = final.diagnostics
+    return outcome
+
+
+def _fix_notebook(outcome: FixOutcome, result: "FileResult", settings: Settings, unsafe: bool,
+                  max_passes: int) -> FixOutcome:
+    """A notebook's code cells are fixed as the one module they are linted as, then
+    put back into the JSON: only the sources of the cells a fix changed, everything
+    else (outputs, metadata, layout) kept byte for byte."""
+    outcome.diagnostics = result.diagnostics
+    if not any(applicable(d.fix, unsafe) for d in result.diagnostics):
+        return outcome
+    path = outcome.path
+    fixable = notebook.for_fixing(outcome.original)
+    if fixable is None:
+        outcome.error = "the notebook's JSON is laid out in a way leaklint cannot write back exactly; not fixed"
+        return outcome
+
+    def lint(text: str) -> "FileResult":
+        return finish_result(notebook.lint_built(text, path, settings), settings)
+
+    start = lint(fixable.text)  # the cells' module with its nodes (the result above is the notebook's)
+    fixer = _Fixer(fixable.text, path, settings, unsafe, max_passes, lint=lint)
+    state, _final, errors = _to_fixed_point(fixer, start)
+    if state.current != fixable.text:
+        try:
+            fixed = fixable.write_back(state.current)
+        except notebook.NotebookError as exc:
+            outcome.error = f"the fixes cannot be put back into the notebook's cells: {exc.message}; not fixed"
+            return outcome
+        outcome.fixed = fixed
+        outcome.applied = state.applied
+        outcome.diagnostics = lint_source(fixed, path, settings).diagnostics
+    outcome.error = "; ".join(errors) or None
     return outcome
 
 
