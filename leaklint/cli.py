@@ -18,8 +18,8 @@ from leaklint.config import ConfigError, Settings, check_code_prefix, load_setti
 from leaklint.diagnostics import Applicability, Diagnostic
 from leaklint.discovery import STDIN
 from leaklint.docs import render_rule
-from leaklint.fixes import FixOutcome, fix_paths, text_edits
-from leaklint.report import FORMATS, ReportOptions
+from leaklint.fixes import FixOutcome, fix_diff, fix_paths, text_edits
+from leaklint.report import FORMATS, TEXT_FORMATS, ReportOptions
 from leaklint.report.sarif import TextEdit
 from leaklint.report.text import write_statistics
 from leaklint.rules import all_rules, rules_by_code
@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--extend-select", type=_codes, metavar="CODES", help="codes or prefixes to run as well")
     check.add_argument("--ignore", type=_codes, metavar="CODES", help="codes or prefixes not to report")
     _add_fix_arguments(check)
-    check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
+    check.add_argument("--output-format", "--format", dest="format", choices=sorted(FORMATS), default="full",
+                       help="full: each finding with its source line and fix (default; `text` is the same); "
+                       "concise: one line per finding; or json, sarif, github")
     check.add_argument("--config", metavar="PATH", help="pyproject.toml (or a TOML file) to read instead of searching")
     check.add_argument("--stdin-filename", metavar="NAME", help="the name to report for - (stdin)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -150,27 +152,42 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     results = lint_paths(args.paths, settings, stdin=stdin, stdin_filename=args.stdin_filename, **_lint_options(args))
     diagnostics: List[Diagnostic] = [d for r in results for d in r.diagnostics]
     diagnostics = _apply_baseline(args, known, diagnostics, settings)
-    options = ReportOptions(color=args.format == "text" and _use_color(out), quiet=args.quiet, files=len(results))
+    options = ReportOptions(color=args.format in TEXT_FORMATS and _use_color(out), quiet=args.quiet, files=len(results))
     options.unsafe_fixes = args.unsafe_fixes
     if args.format == "sarif":
         options.fix_edits = _sarif_edits(diagnostics, settings, stdin, args.stdin_filename)
+    if args.format in ("full", "text"):
+        options.fix_diff = _fix_diffs(diagnostics, settings, stdin, args.stdin_filename)
     FORMATS[args.format](diagnostics, out, options)
     if args.statistics:
-        write_statistics(diagnostics, out if args.format == "text" else sys.stderr)
+        write_statistics(diagnostics, out if args.format in TEXT_FORMATS else sys.stderr)
     if diagnostics and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
 
-def _sarif_edits(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Optional[bytes],
-                 stdin_filename: Optional[str]) -> Callable[[Diagnostic], List[TextEdit]]:
-    """SARIF `fixes` need the syntax trees, which neither the cache nor the worker
-    processes keep: lint again, in this process, only the files with an automatic fix,
-    and match their findings to the reported ones by position and code."""
-    fixable = {d.path for d in diagnostics if d.fix is not None and d.fix.applicability is not Applicability.SUGGESTED}
+# The full text format shows at most this many fixes as diffs: each costs applying the
+# fix to the whole file and writing it out again
+MAX_FIX_DIFFS = 50
+
+
+def _fix_lookup(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Optional[bytes],
+                stdin_filename: Optional[str], limit: Optional[int] = None
+                ) -> Callable[[Diagnostic], Optional[Tuple[Any, Diagnostic]]]:
+    """Fixes need the syntax trees, which neither the cache nor the worker processes
+    keep: lint again, in this process, only the files with an automatic fix (of the
+    first `limit` such findings), and match their findings to the reported ones by
+    position and code."""
+    wanted = [d for d in diagnostics if d.fix is not None and d.fix.applicability is not Applicability.SUGGESTED
+              and d.cell is None]
+    if limit is not None:
+        wanted = wanted[:limit]
+    stdin_name = stdin_filename or STDIN
     by_key: Dict[Tuple[str, int, int, str], Tuple[Any, Diagnostic]] = {}
-    for path in sorted(fixable):
-        if stdin is not None and path == (stdin_filename or STDIN):
+    for path in sorted({d.path for d in wanted}):
+        if path == stdin_name and (stdin is not None or stdin_filename):
+            if stdin is None:
+                continue  # --fix has rewritten standard input: nothing to lint again
             result = lint_source(stdin, path, settings, whole=True)
         else:
             result = lint_file(path, settings, whole=True)
@@ -178,15 +195,35 @@ def _sarif_edits(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: O
             continue
         for d in result.diagnostics:
             by_key[(d.path, d.line, d.column, d.code)] = (result.module, d)
+    keys = {(d.path, d.line, d.column, d.code) for d in wanted}
+
+    def lookup(d: Diagnostic) -> Optional[Tuple[Any, Diagnostic]]:
+        key = (d.path, d.line, d.column, d.code)
+        return by_key.get(key) if key in keys else None
+
+    return lookup
+
+
+def _sarif_edits(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Optional[bytes],
+                 stdin_filename: Optional[str]) -> Callable[[Diagnostic], List[TextEdit]]:
+    lookup = _fix_lookup(diagnostics, settings, stdin, stdin_filename)
 
     def edits(d: Diagnostic) -> List[TextEdit]:
-        found = by_key.get((d.path, d.line, d.column, d.code))
-        if found is None:
-            return []
-        module, fresh = found
-        return [TextEdit(*e) for e in text_edits(module, fresh)]
+        found = lookup(d)
+        return [TextEdit(*e) for e in text_edits(*found)] if found else []
 
     return edits
+
+
+def _fix_diffs(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Optional[bytes],
+               stdin_filename: Optional[str]) -> Callable[[Diagnostic], Optional[List[str]]]:
+    lookup = _fix_lookup(diagnostics, settings, stdin, stdin_filename, limit=MAX_FIX_DIFFS)
+
+    def diff(d: Diagnostic) -> Optional[List[str]]:
+        found = lookup(d)
+        return fix_diff(*found) if found else None
+
+    return diff
 
 
 def _add_fix_arguments(check: argparse.ArgumentParser) -> None:
@@ -229,13 +266,16 @@ def run_fix(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             report = sys.stderr
     diagnostics: List[Diagnostic] = [d for o in outcomes for d in o.diagnostics]
     diagnostics = _apply_baseline(args, known, diagnostics, settings)
-    options = ReportOptions(color=args.format == "text" and _use_color(report), quiet=args.quiet, files=len(outcomes))
+    options = ReportOptions(color=args.format in TEXT_FORMATS and _use_color(report), quiet=args.quiet, files=len(outcomes))
     options.unsafe_fixes, options.fixed = args.unsafe_fixes, fixed
+    if args.format in ("full", "text"):  # the fixes left: unsafe ones, without --unsafe-fixes
+        options.fix_diff = _fix_diffs(diagnostics, settings, None, args.stdin_filename if stdin is not None else None)
     FORMATS[args.format](diagnostics, report, options)
+    text_out = args.format in TEXT_FORMATS
     if args.show_fixes:
-        _show_fixes(outcomes, report if args.format == "text" else sys.stderr)
+        _show_fixes(outcomes, report if text_out else sys.stderr)
     if args.statistics:
-        write_statistics(diagnostics, report if args.format == "text" else sys.stderr)
+        write_statistics(diagnostics, report if text_out else sys.stderr)
     if diagnostics and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN

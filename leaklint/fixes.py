@@ -122,18 +122,43 @@ def choose(diagnostics: Sequence[Diagnostic]) -> Tuple[List[Diagnostic], List[Di
 
 
 class _Replace(cst.CSTTransformer):
-    """Replace nodes by identity; record which were met."""
+    """Replace nodes by identity; record which were met.
+
+    A statement removed keeps the comment lines above it: they go to the statement
+    that follows (as ruff's line-range deletions leave them). They may describe more
+    than the statement, and in a notebook one of them marks where a cell starts."""
 
     def __init__(self, replacements: Dict[cst.CSTNode, Replacement]) -> None:
         super().__init__()
         self.replacements = replacements
         self.met: Set[cst.CSTNode] = set()
+        self.pending: List[cst.EmptyLine] = []  # comment lines of a removed statement
+        self.carry: Dict[cst.CSTNode, List[cst.EmptyLine]] = {}  # statement -> lines it receives
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.pending and isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.carry[node] = self.pending
+            self.pending = []
+        return super().on_visit(node)
 
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        carried = self.carry.pop(original_node, None)
         new = self.replacements.get(original_node)
         if new is None:
+            if carried and isinstance(updated_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                return updated_node.with_changes(leading_lines=[*carried, *updated_node.leading_lines])
+            if isinstance(updated_node, cst.Module) and self.pending:
+                lines, self.pending = self.pending, []
+                return updated_node.with_changes(footer=[*lines, *updated_node.footer])
             return updated_node
         self.met.add(original_node)
+        if carried and isinstance(new, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            new = new.with_changes(leading_lines=[*carried, *new.leading_lines])
+        elif carried:
+            self.pending = carried + self.pending
+        if new is cst.RemovalSentinel.REMOVE and any(line.comment is not None
+                                                     for line in getattr(original_node, "leading_lines", ())):
+            self.pending = [*original_node.leading_lines, *self.pending]
         return new
 
 
@@ -895,21 +920,44 @@ def unified_diff(path: str, before: str, after: str) -> str:
     return "".join(lines)
 
 
+def _fix_opcodes(module: cst.Module, diagnostic: Diagnostic):
+    """(lines before, lines after, changed line ranges) of applying the diagnostic's fix
+    alone to `module`; None when it has no automatic fix (or is in a notebook cell,
+    whose lines are not the module's)."""
+    if diagnostic.fix is None or not diagnostic.fix.edits or diagnostic.cell is not None:
+        return None
+    try:
+        new = run_deep(lambda: apply_pass(module, [diagnostic]).module.code)
+        old = run_deep(lambda: module.code)
+    except (FixError, RecursionError):
+        return None
+    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    return before, after, [op for op in matcher.get_opcodes() if op[0] != "equal"]
+
+
 def text_edits(module: cst.Module, diagnostic: Diagnostic) -> List[Tuple[int, int, int, int, str]]:
     """The fix of `diagnostic` (made against `module`) as replacements of whole lines of
     the module's text: (line, column, end_line, end_column, new text), 1-based, the end
     just past the replaced range, in file order — the shape SARIF `fixes` and editors
     take. Empty when there is no automatic fix, or for notebook cells."""
-    if diagnostic.fix is None or not diagnostic.fix.edits or diagnostic.cell is not None:
+    found = _fix_opcodes(module, diagnostic)
+    if found is None:
         return []
-    try:
-        new = run_deep(lambda: apply_pass(module, [diagnostic]).module.code)
-    except (FixError, RecursionError):
+    _before, after, changes = found
+    return [(i1 + 1, 1, i2 + 1, 1, "".join(after[j1:j2])) for _tag, i1, i2, j1, j2 in changes]
+
+
+def fix_diff(module: cst.Module, diagnostic: Diagnostic) -> List[str]:
+    """The fix of `diagnostic` as the lines it removes and adds, numbered as in the file
+    before and after: `- 4 | old`, `+ 4 | new` (hunks in file order)."""
+    found = _fix_opcodes(module, diagnostic)
+    if found is None:
         return []
-    before, after = module.code.splitlines(keepends=True), new.splitlines(keepends=True)
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-    return [
-        (i1 + 1, 1, i2 + 1, 1, "".join(after[j1:j2]))
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-        if tag != "equal"
-    ]
+    before, after, changes = found
+    width = len(str(max(len(before), len(after))))
+    lines: List[str] = []
+    for _tag, i1, i2, j1, j2 in changes:
+        lines.extend(f"-{i + 1:>{width}} | {before[i].rstrip(chr(13) + chr(10))}".rstrip() for i in range(i1, i2))
+        lines.extend(f"+{j + 1:>{width}} | {after[j].rstrip(chr(13) + chr(10))}".rstrip() for j in range(j1, j2))
+    return lines

@@ -36,7 +36,7 @@ def nb_project(tmp_path):
 
 
 def test_text_output_names_the_cell(nb_project):
-    proc = run_cli("check", "nb.ipynb", cwd=nb_project)
+    proc = run_cli("check", "--output-format", "concise", "nb.ipynb", cwd=nb_project)
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.decode().splitlines()
     assert lines[0].startswith("nb.ipynb:cell 2:4:10: LL304 `RedisBroker(...)` at the top level of this cell")
