@@ -244,7 +244,7 @@ def run_fix(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     known = _load_baseline(args)
     stdin = sys.stdin.buffer.read() if "-" in args.paths else None
     results = fix_paths(args.paths, settings, unsafe=args.unsafe_fixes, write=not args.diff,
-                        stdin=stdin, stdin_filename=args.stdin_filename)
+                        stdin=stdin, stdin_filename=args.stdin_filename, **_lint_options(args))
     outcomes = [outcome for outcome, _data in results]
     for outcome in outcomes:
         if outcome.error:

@@ -20,6 +20,7 @@ import os
 import stat
 import symtable
 import tempfile
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
@@ -29,7 +30,7 @@ from leaklint.analysis.deep import run_deep
 from leaklint.analysis.walk import walk
 from leaklint import notebook
 from leaklint.api import _finish as finish_result
-from leaklint.api import lint_file, lint_source
+from leaklint.api import lint_file, lint_source, portable, run_on_workers
 from leaklint.config import Settings
 from leaklint.diagnostics import Applicability, Diagnostic, Fix
 from leaklint.discovery import STDIN, discover
@@ -877,34 +878,83 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def fix_paths(paths: Iterable[str], settings: Settings, *, unsafe: bool = False, write: bool = True,
-              stdin: Optional[bytes] = None, stdin_filename: Optional[str] = None) -> List[Tuple[FixOutcome, bytes]]:
+              stdin: Optional[bytes] = None, stdin_filename: Optional[str] = None, jobs: Optional[int] = 1,
+              use_cache: bool = False) -> List[Tuple[FixOutcome, bytes]]:
     """Fix every file under `paths` (`-` is stdin, never written); with `write`, the
-    changed files are written back. Returns each outcome with the bytes it ends with."""
-    out: List[Tuple[FixOutcome, bytes]] = []
-    for path in discover(paths, settings):
+    changed files are written back. Returns each outcome with the bytes it ends with.
+
+    jobs: worker processes, as for lint_paths (None: by the amount of work); each
+    worker fixes and writes its own files. use_cache: a file whose cached result (for
+    its current content) has no fix that would apply is not fixed again, and each
+    file's final result is recorded for the next run."""
+    files = discover(paths, settings)
+    cache = None
+    if use_cache:
+        from leaklint.cache import Cache
+
+        cache = Cache(settings.root, settings)
+    out: List[Optional[Tuple[FixOutcome, bytes]]] = [None] * len(files)
+    todo: List[Tuple[int, str, int]] = []
+    for index, path in enumerate(files):
         if path == STDIN:
             outcome, data = fix_bytes(stdin or b"", stdin_filename or STDIN, settings, unsafe=unsafe)
             outcome.from_stdin = True
-            out.append((outcome, data))
+            out[index] = (outcome, data)
+            continue
+        if cache is None:
+            try:
+                size = os.stat(path).st_size
+            except OSError:
+                size = 0  # reported as unreadable by the worker
+            todo.append((index, path, size))
             continue
         try:
             with open(path, "rb") as handle:
-                original = handle.read()
-        except OSError:  # linting reports it as unreadable
-            out.append((FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), b""))
+                data = handle.read()
+        except OSError:
+            todo.append((index, path, 0))
             continue
-        outcome, data = fix_bytes(original, path, settings, unsafe=unsafe)
-        if write and outcome.changed:
-            try:
-                write_atomic(path, data, expected=original)
-            except OSError as exc:
-                outcome.error = (exc.strerror if isinstance(exc, ReadOnlyError)
-                                 else f"cannot write the fixed file: {exc.strerror or exc}")
-                outcome.fixed, outcome.applied = outcome.original, []
-                outcome.diagnostics = lint_source(original, path, settings).diagnostics
-                data = original
-        out.append((outcome, data))
-    return out
+        cached = cache.get(path, data)
+        if cached is not None and not any(d.fix is not None and d.fix.applies(unsafe) for d in cached):
+            out[index] = (FixOutcome(path, "", "", diagnostics=cached), data)
+            continue
+        todo.append((index, path, len(data)))
+    task = partial(fix_file, unsafe=unsafe, write=write)
+    done = run_on_workers([(path, size) for _i, path, size in todo], settings, jobs, task)
+    for (index, path, _size), (outcome, data, digest) in zip(todo, done):
+        out[index] = (outcome, data)
+        if cache is not None and digest is not None:
+            cache.put_digest(path, digest, outcome.diagnostics)
+    if cache is not None:
+        cache.save()
+    return out  # type: ignore[return-value]  # every slot is filled above
+
+
+def fix_file(path: str, settings: Settings, *, unsafe: bool = False,
+             write: bool = True) -> Tuple[FixOutcome, bytes, Optional[str]]:
+    """Fix one file (and write it, with `write`), in a worker or here: the outcome as
+    plain data (no libcst node), the bytes the file ends with, and their hash when the
+    outcome's findings are those of these bytes (what the cache records)."""
+    from leaklint.cache import content_hash
+
+    try:
+        with open(path, "rb") as handle:
+            original = handle.read()
+    except OSError:  # linting reports it as unreadable
+        return FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), b"", None
+    outcome, data = fix_bytes(original, path, settings, unsafe=unsafe)
+    if write and outcome.changed:
+        try:
+            write_atomic(path, data, expected=original)
+        except OSError as exc:
+            outcome.error = (exc.strerror if isinstance(exc, ReadOnlyError)
+                             else f"cannot write the fixed file: {exc.strerror or exc}")
+            outcome.fixed, outcome.applied = outcome.original, []
+            outcome.diagnostics = lint_source(original, path, settings).diagnostics
+            data = original
+    outcome.diagnostics = portable(FileResult(path, outcome.diagnostics)).diagnostics
+    digest = None if (outcome.changed and not write) else content_hash(data)
+    return outcome, data, digest
 
 
 def unified_diff(path: str, before: str, after: str) -> str:

@@ -591,7 +591,7 @@ def test_stdin_fix_writes_the_fixed_source_to_stdout(project):
 
 def test_fix_keeps_the_file_mode(project):
     os.chmod(project / "leaky.py", 0o750)
-    assert run_cli("check", "--fix", "--unsafe-fixes", "leaky.py", cwd=project).returncode == 0
+    assert run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "leaky.py", cwd=project).returncode == 0
     assert stat.S_IMODE((project / "leaky.py").stat().st_mode) == 0o750
     assert sorted(p.name for p in project.iterdir()) == ["clean.py", "leaky.py", "pyproject.toml"]
 
@@ -880,3 +880,56 @@ def test_write_atomic_keeps_the_group_when_the_owner_cannot_be_kept(tmp_path, mo
     fixes.write_atomic(str(target), b"new\n")
     assert asked == [(info.st_uid, info.st_gid), (-1, info.st_gid)]
     assert target.read_bytes() == b"new\n"
+
+
+# --- --fix on the check's workers, and its cache ------------------------------------------------
+
+def _many_files(root: Path, count: int) -> None:
+    for n in range(count):
+        (root / f"m{n}.py").write_text(LEAKY if n % 3 == 0 else f"def load{n}(p):\n    return open(p).read()\n"
+                                       if n % 3 == 1 else "import asyncio\nsem = asyncio.Semaphore(4)\n")
+
+
+def test_fix_on_worker_processes_matches_one_process(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        folder.mkdir()
+        (folder / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+        _many_files(folder, 12)
+    serial = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "-j", "1", ".", cwd=one)
+    parallel = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "-j", "2", ".", cwd=two)
+    assert (serial.returncode, serial.stdout, serial.stderr) == (parallel.returncode, parallel.stdout, parallel.stderr)
+    for path in sorted(one.glob("*.py")):
+        assert (two / path.name).read_text() == path.read_text()
+    assert (one / "m0.py").read_text() == LEAKY_FIXED
+    assert "with open(p) as f:" in (one / "m1.py").read_text()
+
+
+def test_fix_skips_files_whose_cached_result_has_no_fix_to_apply(project, monkeypatch):
+    (project / "only_unsafe.py").write_text(LEAKY)
+    settings = Settings(root=project)
+    calls = []
+    real = fixes.fix_file
+
+    def counting(path, settings, **kwargs):
+        calls.append(os.path.basename(path))
+        return real(path, settings, **kwargs)
+
+    monkeypatch.setattr(fixes, "fix_file", counting)
+    monkeypatch.chdir(project)
+    first = fixes.fix_paths(["."], settings, use_cache=True)  # safe fixes only: LEAKY's are unsafe
+    assert sorted(calls) == ["clean.py", "leaky.py", "only_unsafe.py"]
+    assert all(not outcome.applied for outcome, _data in first)
+    calls.clear()
+    again = fixes.fix_paths(["."], settings, use_cache=True)  # nothing changed, nothing to apply
+    assert calls == []
+    assert [[d.code for d in o.diagnostics] for o, _ in again] == [[d.code for d in o.diagnostics] for o, _ in first]
+    # with unsafe fixes, the files that have some are fixed (and only they)
+    unsafe = fixes.fix_paths(["leaky.py", "clean.py"], settings, unsafe=True, use_cache=True)
+    assert calls == ["leaky.py"]
+    assert (project / "leaky.py").read_text() == LEAKY_FIXED
+    assert [len(o.applied) for o, _ in unsafe] == [0, 2] or [len(o.applied) for o, _ in unsafe] == [2, 0]
+    # the fixed file's new result was cached: a further run fixes nothing again
+    calls.clear()
+    fixes.fix_paths(["leaky.py"], settings, unsafe=True, use_cache=True)
+    assert calls == []
