@@ -704,9 +704,15 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
     """Lint `text`, apply its fixes to a fixed point and lint the result. Refused fixes
     are named in `error`; the others are applied."""
     outcome = FixOutcome(path, text, text, encoding)
-    result = lint_source(text, path, settings, whole=True)
+    # most files have nothing to fix: the check's own lint (the sieve parses only what
+    # the rules' candidates need) says so; libcst parses the whole file only for a fix
+    result = lint_source(text, path, settings)
     if path.endswith(notebook.SUFFIX):
         return _fix_notebook(outcome, result, settings, unsafe, max_passes)
+    if not any(applicable(d.fix, unsafe) for d in result.diagnostics):
+        outcome.diagnostics = result.diagnostics
+        return outcome
+    result = lint_source(text, path, settings, whole=True)
     state, final, errors = _to_fixed_point(_Fixer(text, path, settings, unsafe, max_passes), result)
     outcome.error = "; ".join(errors) or None
     outcome.fixed = state.current
