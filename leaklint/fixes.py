@@ -609,6 +609,12 @@ class _Fixer:
     def attempt(self, module: cst.Module, todo: Sequence[Diagnostic]) -> Tuple[PassResult, str]:
         """Apply `todo` in one pass; the new text, parsed (and compiled) again."""
         codes = ", ".join(sorted({d.code for d in todo}))
+        if "\x0c" in module.default_indent:
+            # libcst takes the first block's indentation, a form feed included, as the
+            # default for every block and writes it on each of their lines, which it
+            # cannot read back: the form feed (a page break, no meaning to Python) is
+            # dropped from that first line instead
+            module = module.with_changes(default_indent=module.default_indent.replace("\x0c", ""))
         done = run_deep(apply_pass, module, todo)
         new_text = _code(done.module, codes)
         if self.original_compiles is None:

@@ -933,3 +933,14 @@ def test_fix_skips_files_whose_cached_result_has_no_fix_to_apply(project, monkey
     calls.clear()
     fixes.fix_paths(["leaky.py"], settings, unsafe=True, use_cache=True)
     assert calls == []
+
+
+def test_a_form_feed_in_indentation_does_not_stop_the_fixes():
+    # libcst takes the first block's indentation, form feed included, for every block
+    # and writes back a file it cannot read: every fix of the file was refused
+    text = ("def g(p):\n\x0c    y = open(p).read()\n    return y\n\n\n"
+            "def h(p):\n    return open(p).read()\n")
+    outcome = fixes.fix_text(text, "t.py", Settings(select=("LL204",)))
+    assert outcome.error is None, outcome.error
+    assert outcome.fixed == ("def g(p):\n    with open(p) as f:\n        y = f.read()\n    return y\n\n\n"
+                             "def h(p):\n    with open(p) as f:\n        return f.read()\n")
