@@ -157,7 +157,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "sarif":
         options.fix_edits = _sarif_edits(diagnostics, settings, stdin, args.stdin_filename)
     if args.format in ("full", "text"):
-        options.fix_diff = _fix_diffs(diagnostics, settings, stdin, args.stdin_filename)
+        options.fix_diff = _fix_diffs(diagnostics, settings, stdin, args.stdin_filename, args.unsafe_fixes)
     FORMATS[args.format](diagnostics, out, options)
     if args.statistics:
         write_statistics(diagnostics, out if args.format in TEXT_FORMATS else sys.stderr)
@@ -166,9 +166,11 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_CLEAN
 
 
-# The full text format shows at most this many fixes as diffs: each costs applying the
-# fix to the whole file and writing it out again
-MAX_FIX_DIFFS = 50
+# The full text format shows the fixes that --fix would apply (with the flags given) as
+# diffs, at most this many, from files of at most this many bytes in all: each costs
+# parsing the whole file with libcst again, applying the fix and writing it out.
+MAX_FIX_DIFFS = 20
+MAX_FIX_DIFF_BYTES = 1_000_000
 
 
 def _fix_lookup(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Optional[bytes],
@@ -180,9 +182,9 @@ def _fix_lookup(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Op
     position and code."""
     wanted = [d for d in diagnostics if d.fix is not None and d.fix.applicability is not Applicability.SUGGESTED
               and d.cell is None]
-    if limit is not None:
-        wanted = wanted[:limit]
     stdin_name = stdin_filename or STDIN
+    if limit is not None:
+        wanted = _within_budget(wanted, limit, stdin_name)
     by_key: Dict[Tuple[str, int, int, str], Tuple[Any, Diagnostic]] = {}
     for path in sorted({d.path for d in wanted}):
         if path == stdin_name and (stdin is not None or stdin_filename):
@@ -204,6 +206,24 @@ def _fix_lookup(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Op
     return lookup
 
 
+def _within_budget(wanted: List[Diagnostic], limit: int, stdin_name: str) -> List[Diagnostic]:
+    kept: List[Diagnostic] = []
+    sizes: Dict[str, int] = {}
+    for d in wanted:
+        if len(kept) >= limit:
+            break
+        if d.path not in sizes:
+            try:
+                size = 0 if d.path == stdin_name else os.path.getsize(d.path)
+            except OSError:
+                continue
+            if sum(sizes.values()) + size > MAX_FIX_DIFF_BYTES:
+                continue
+            sizes[d.path] = size
+        kept.append(d)
+    return kept
+
+
 def _sarif_edits(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Optional[bytes],
                  stdin_filename: Optional[str]) -> Callable[[Diagnostic], List[TextEdit]]:
     lookup = _fix_lookup(diagnostics, settings, stdin, stdin_filename)
@@ -216,8 +236,9 @@ def _sarif_edits(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: O
 
 
 def _fix_diffs(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Optional[bytes],
-               stdin_filename: Optional[str]) -> Callable[[Diagnostic], Optional[List[str]]]:
-    lookup = _fix_lookup(diagnostics, settings, stdin, stdin_filename, limit=MAX_FIX_DIFFS)
+               stdin_filename: Optional[str], unsafe: bool) -> Callable[[Diagnostic], Optional[List[str]]]:
+    applying = [d for d in diagnostics if d.fix is not None and d.fix.applies(unsafe)]
+    lookup = _fix_lookup(applying, settings, stdin, stdin_filename, limit=MAX_FIX_DIFFS)
 
     def diff(d: Diagnostic) -> Optional[List[str]]:
         found = lookup(d)
@@ -268,8 +289,6 @@ def run_fix(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     diagnostics = _apply_baseline(args, known, diagnostics, settings)
     options = ReportOptions(color=args.format in TEXT_FORMATS and _use_color(report), quiet=args.quiet, files=len(outcomes))
     options.unsafe_fixes, options.fixed = args.unsafe_fixes, fixed
-    if args.format in ("full", "text"):  # the fixes left: unsafe ones, without --unsafe-fixes
-        options.fix_diff = _fix_diffs(diagnostics, settings, None, args.stdin_filename if stdin is not None else None)
     FORMATS[args.format](diagnostics, report, options)
     text_out = args.format in TEXT_FORMATS
     if args.show_fixes:

@@ -245,8 +245,8 @@ def test_cli_sarif_fixes_are_the_fix_engines(tmp_path):
 # --- text: ruff's full format by default, concise on request ----------------------------------
 
 FULL_LEAKY = """\
-leaky.py:4:25: LL101 asyncio.Semaphore(value=sys.maxsize) (= 9.2e+18) is no limit: everything that
-  arrives runs at once and memory grows with the backlog — use a fixed bound such as 32
+leaky.py:4:25: LL101 [*] asyncio.Semaphore(value=sys.maxsize) (= 9.2e+18) is no limit: everything
+  that arrives runs at once and memory grows with the backlog — use a fixed bound such as 32
   |
 4 | sem = asyncio.Semaphore(sys.maxsize)
   |                         ^^^^^^^^^^^ LL101
@@ -255,9 +255,9 @@ leaky.py:4:25: LL101 asyncio.Semaphore(value=sys.maxsize) (= 9.2e+18) is no limi
     -4 | sem = asyncio.Semaphore(sys.maxsize)
     +4 | sem = asyncio.Semaphore(32)
 
-leaky.py:7:5: LL205 task from create_task() is not kept: the event loop holds tasks only weakly, so
-  it can be garbage-collected before it finishes and its exception is lost — keep a reference (e.g.
-  in a set, with add_done_callback(set.discard))
+leaky.py:7:5: LL205 [*] task from create_task() is not kept: the event loop holds tasks only weakly,
+  so it can be garbage-collected before it finishes and its exception is lost — keep a reference
+  (e.g. in a set, with add_done_callback(set.discard))
   |
 7 |     asyncio.create_task(work())
   |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^ LL205
@@ -271,18 +271,23 @@ leaky.py:7:5: LL205 task from create_task() is not kept: the event loop holds ta
     +11 |     task.add_done_callback(_background_tasks.discard)
 
 Found 2 findings.
-No fixes available (2 hidden fixes can be enabled with the `--unsafe-fixes` option).
+[*] 2 fixable with the `--fix --unsafe-fixes` options.
 """
 
 
 def test_text_is_the_full_format_by_default(project):
-    proc = run_cli("check", "--no-cache", "leaky.py", cwd=project, env_extra={"COLUMNS": "100"})
+    """The fixes `--fix` would apply with the flags given are shown as diffs; the others
+    by their description only."""
+    proc = run_cli("check", "--no-cache", "--unsafe-fixes", "leaky.py", cwd=project, env_extra={"COLUMNS": "100"})
     assert proc.returncode == 1 and proc.stderr == b""
     assert proc.stdout.decode() == FULL_LEAKY
     for name in ("full", "text"):  # `text` is the full format's older name
-        again = run_cli("check", "--no-cache", "--output-format", name, "leaky.py", cwd=project,
+        again = run_cli("check", "--no-cache", "--unsafe-fixes", "--output-format", name, "leaky.py", cwd=project,
                         env_extra={"COLUMNS": "100"})
         assert again.stdout.decode() == FULL_LEAKY
+    safe_only = run_cli("check", "--no-cache", "leaky.py", cwd=project, env_extra={"COLUMNS": "100"}).stdout.decode()
+    assert "= help (unsafe fix): Replace the limit with 32" in safe_only
+    assert "-4 |" not in safe_only and "[*]" not in safe_only.splitlines()[0]
 
 
 def test_concise_is_one_line_per_finding_and_format_is_its_alias(project):
