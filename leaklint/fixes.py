@@ -859,6 +859,9 @@ def _write_in_place(target: str, data: bytes, original: Optional[bytes], temp: O
     leave it partial, and then `temp` still holds the complete fixed text beside it."""
     fd = os.open(target, os.O_RDWR)
     try:
+        if original is None:
+            with open(fd, "rb", closefd=False) as handle:
+                original = handle.read()
         if hasattr(os, "posix_fallocate") and len(data) > 0:
             try:
                 os.posix_fallocate(fd, 0, len(data))
