@@ -187,9 +187,7 @@ def _fix_lookup(diagnostics: Sequence[Diagnostic], settings: Settings, stdin: Op
         wanted = _within_budget(wanted, limit, stdin_name)
     by_key: Dict[Tuple[str, int, int, str], Tuple[Any, Diagnostic]] = {}
     for path in sorted({d.path for d in wanted}):
-        if path == stdin_name and (stdin is not None or stdin_filename):
-            if stdin is None:
-                continue  # --fix has rewritten standard input: nothing to lint again
+        if stdin is not None and path == stdin_name:
             result = lint_source(stdin, path, settings, whole=True)
         else:
             result = lint_file(path, settings, whole=True)
