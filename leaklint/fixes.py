@@ -658,7 +658,8 @@ class _Fixer:
             if todo and result.module is not None:
                 for d in todo:
                     if _changes_nothing(result.module, d):
-                        self.refuse(state, d, f"the fix for {d.code} does not remove its finding (applied again it changes nothing, so it would never converge); not applied")
+                        self.refuse(state, d, f"the fix for {d.code} does not remove its finding (applied again it "
+                                              "changes nothing, so it would never converge); not applied")
                 todo = [d for d in todo if self.wanted(d)]
             if not todo:
                 return state, result
