@@ -4,11 +4,12 @@ where a spawn, a fan-out or a limit could be, and what the rule must see to judg
 from __future__ import annotations
 
 import ast
+import dataclasses
 from typing import FrozenSet, Iterator, List, Sequence
 
 from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
 from leaklint.knowledge import spawns as api
-from leaklint.sieve import COMPREHENSIONS, FUNCTIONS, AstFile, Need
+from leaklint.sieve import CLASS, COMPREHENSIONS, DEFS, FUNCTIONS, AstFile, Need
 
 SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
 _WITH = (ast.With, ast.AsyncWith)
@@ -134,3 +135,55 @@ def may_consume(index: AstFile, loop: ast.AST) -> bool:
     return any(g.is_async for g in loop.generators)  # type: ignore[attr-defined]
 
 
+
+
+# How far LL102/LL104 follow calls from a fan-out into this module's functions
+# (analysis/provenance: the work's I/O, the helpers an iterable came from), plus one.
+_REACH = 5
+
+
+def with_provenance(index: AstFile, call: ast.AST, need: Need) -> Need:
+    """`need` widened to what provenance reads (LL102/LL104): the whole function the
+    fan-out is in (where its iterable was bound), every definition its names reach a few
+    calls deep (the work's callees, the helpers that read the iterable from I/O), and in
+    a method the whole class (`self._session` of a callee is what `__init__` assigns)."""
+    unit = _outermost_function(index, call)
+    seeds = set(need.names)
+    if unit is not None:
+        seeds |= index.identifiers(unit)
+    names = reached_names(index, frozenset(seeds))
+    scope = CLASS if index.method_class(call) is not None else need.scope
+    return dataclasses.replace(need, scope=scope, names=names)
+
+
+def _outermost_function(index: AstFile, node: ast.AST):
+    found = None
+    for up in index.ancestors(node):
+        if isinstance(up, DEFS):
+            found = up
+        elif type(up) is ast.ClassDef:
+            break
+    return found
+
+
+def reached_names(index: AstFile, seeds: FrozenSet[str]) -> FrozenSet[str]:
+    """`seeds` and the names the definitions they name use, followed _REACH times."""
+    table = index.memo.get("ll1_definitions")
+    if table is None:
+        table = {}
+        for node in index.of(ast.FunctionDef, ast.AsyncFunctionDef):
+            table.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
+        index.memo["ll1_definitions"] = table
+    names = set(seeds)
+    frontier = [n for n in seeds if n in table]
+    for _ in range(_REACH):
+        fresh = set()
+        for name in frontier:
+            for definition in table[name]:
+                fresh |= index.identifiers(definition)
+        fresh -= names
+        if not fresh:
+            break
+        names |= fresh
+        frontier = [n for n in fresh if n in table]
+    return frozenset(names)
