@@ -42,7 +42,7 @@ class IoUse:
 
 class _Memo:
     def __init__(self) -> None:
-        self.functions: Dict[int, Optional[IoUse]] = {}  # id(FunctionDef) -> what it reaches
+        self.functions: Dict[Tuple[int, int], Optional[IoUse]] = {}  # (id(FunctionDef), depth) -> reached
         self.scopes: Dict[int, Scope] = {}
 
 
@@ -199,19 +199,17 @@ def _class_of(scope: Scope) -> Optional[Scope]:
     return None
 
 
-_IN_PROGRESS = IoUse("", "")
-
-
 def _function_io(ctx: "FileContext", function: cst.FunctionDef, scope: Scope, depth: int) -> Optional[IoUse]:
-    """The first I/O API `function` reaches, itself or through this module's functions."""
-    memo = _memo(ctx).functions
-    key = id(function)
-    if key in memo:
-        found = memo[key]
-        return None if found is _IN_PROGRESS else found
+    """The first I/O API `function` reaches, itself or through this module's functions,
+    following at most _MAX_CALL_DEPTH - depth more calls. Memoised by function and depth,
+    so the answer never depends on which fan-out asked first (nor on the sieve)."""
     if depth > _MAX_CALL_DEPTH:
-        return None  # not memoised: a shallower path may still reach further
-    memo[key] = _IN_PROGRESS
+        return None
+    memo = _memo(ctx).functions
+    key = (id(function), depth)
+    if key in memo:
+        return memo[key]
+    memo[key] = None  # a recursive call ends here (it would also end by depth)
     result: Optional[IoUse] = None
     followed: List[cst.Call] = []
     for node in walk(function.body):
@@ -221,7 +219,7 @@ def _function_io(ctx: "FileContext", function: cst.FunctionDef, scope: Scope, de
         if result is not None:
             break
         followed.append(node)
-    if result is None:
+    if result is None and depth < _MAX_CALL_DEPTH:
         for call in followed:
             target = _callee(ctx, call.func, scope)
             if target is None:
@@ -230,10 +228,7 @@ def _function_io(ctx: "FileContext", function: cst.FunctionDef, scope: Scope, de
             if found is not None:
                 result = found if found.via else IoUse(found.kind, found.api, target[0].name.value)
                 break
-    if result is None and depth > 0:
-        del memo[key]  # cut short by depth: do not remember a "no"
-    else:
-        memo[key] = result
+    memo[key] = result
     return result
 
 
@@ -288,7 +283,7 @@ def _name_origin(ctx: "FileContext", name: str, scope: Scope, params: bool, dept
     for binding in bindings:
         node = binding.node
         if binding.kind == "param":
-            if not params or name in _HOLDERS:
+            if not params or name in _HOLDERS or not api.CONFIG_WORDS.isdisjoint(_WORDS.findall(name.lower())):
                 continue
             function = owner.node
             label = function.name.value if type(function) is cst.FunctionDef else "the lambda"

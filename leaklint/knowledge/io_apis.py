@@ -111,6 +111,10 @@ IO_RECEIVER_CONVENTIONS = (
 
 # --- where a collection's size comes from outside the program ----------------------
 
+# Words in a parameter's name that say it is the program's own configuration, not input:
+# one task per platform of `config.platforms` is sized by whoever wrote the config.
+CONFIG_WORDS = frozenset(("config", "conf", "cfg", "configuration", "settings", "options", "opts"))
+
 # Named values that the outside world sizes.
 OUTSIDE_VALUES = {"sys.argv": "the command line"}
 
