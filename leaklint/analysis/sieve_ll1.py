@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import FrozenSet, Iterator, List, Sequence
+from typing import FrozenSet, Iterator, List, Sequence, Set
 
 from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
 from leaklint.knowledge import spawns as api
-from leaklint.sieve import CLASS, COMPREHENSIONS, DEFS, FUNCTIONS, AstFile, Need
+from leaklint.sieve import CLASS, COMPREHENSIONS, DEFS, FUNCTIONS, AstFile, Need, terminal
 
 SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
 _WITH = (ast.With, ast.AsyncWith)
@@ -143,17 +143,75 @@ _REACH = 5
 
 
 def with_provenance(index: AstFile, call: ast.AST, need: Need) -> Need:
-    """`need` widened to what provenance reads (LL102/LL104): the whole function the
-    fan-out is in (where its iterable was bound), every definition its names reach a few
-    calls deep (the work's callees, the helpers that read the iterable from I/O), and in
-    a method the whole class (`self._session` of a callee is what `__init__` assigns)."""
+    """`need` widened to what provenance reads (LL102/LL104): the definitions a few calls
+    deep from the fan-out and from what its iterable was bound to (the work's callees,
+    a helper that read the iterable from I/O), and in a method the methods that assign
+    the `self` attributes those read (`self._session` is what `__init__` assigns)."""
     unit = _outermost_function(index, call)
     seeds = set(need.names)
     if unit is not None:
-        seeds |= index.identifiers(unit)
+        seeds |= _binding_names(index, unit, call)
+    table = _definitions(index)
     names = reached_names(index, frozenset(seeds))
-    scope = CLASS if index.method_class(call) is not None else need.scope
-    return dataclasses.replace(need, scope=scope, names=names)
+    followed = [d for name in names if name in table for d in table[name]]
+    if not followed:
+        return need
+    widened = index.need(call, call, *followed, names=need.names | frozenset(n for n in names if n in table))
+    return dataclasses.replace(
+        need,
+        scope=CLASS if CLASS in (need.scope, widened.scope) else need.scope,
+        names=widened.names,
+        also=tuple(dict.fromkeys((*need.also, *widened.also))),
+    )
+
+
+def _binding_names(index: AstFile, unit: ast.AST, call: ast.AST) -> Set[str]:
+    """The names under `call` and the loops around it, and under what the function binds
+    to them, followed through the function's own bindings."""
+    names: Set[str] = set(index.identifiers(call))
+    for loop in loops_around(index, call):
+        iterable = getattr(loop, "iter", None)
+        if iterable is not None:
+            names |= index.identifiers(iterable)
+    bindings = index.memo.get(("ll1_bindings", unit))
+    if bindings is None:
+        bindings = []
+        for node in ast.walk(unit):
+            kind = type(node)
+            if kind is ast.Assign:
+                targets, value = node.targets, node.value  # type: ignore[attr-defined]
+            elif kind in (ast.AnnAssign, ast.AugAssign, ast.NamedExpr):
+                targets, value = [node.target], node.value  # type: ignore[attr-defined]
+            elif kind in (ast.For, ast.AsyncFor, ast.comprehension):
+                targets, value = [node.target], node.iter  # type: ignore[attr-defined]
+            elif kind is ast.withitem:
+                targets, value = [node.optional_vars], node.context_expr  # type: ignore[attr-defined]
+            else:
+                continue
+            if value is None:
+                continue
+            bound = {n.id for t in targets if t is not None for n in ast.walk(t) if type(n) is ast.Name}
+            if bound:
+                bindings.append((bound, index.identifiers(value)))
+        index.memo[("ll1_bindings", unit)] = bindings
+    changed = True
+    while changed:
+        changed = False
+        for bound, used in bindings:
+            if not bound.isdisjoint(names) and not used <= names:
+                names |= used
+                changed = True
+    return names
+
+
+def _definitions(index: AstFile):
+    table = index.memo.get("ll1_definitions")
+    if table is None:
+        table = {}
+        for node in index.of(ast.FunctionDef, ast.AsyncFunctionDef):
+            table.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
+        index.memo["ll1_definitions"] = table
+    return table
 
 
 def _outermost_function(index: AstFile, node: ast.AST):
@@ -167,23 +225,41 @@ def _outermost_function(index: AstFile, node: ast.AST):
 
 
 def reached_names(index: AstFile, seeds: FrozenSet[str]) -> FrozenSet[str]:
-    """`seeds` and the names the definitions they name use, followed _REACH times."""
-    table = index.memo.get("ll1_definitions")
-    if table is None:
-        table = {}
-        for node in index.of(ast.FunctionDef, ast.AsyncFunctionDef):
-            table.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
-        index.memo["ll1_definitions"] = table
+    """`seeds` and the names the definitions they name call, followed _REACH times."""
+    table = _definitions(index)
     names = set(seeds)
     frontier = [n for n in seeds if n in table]
     for _ in range(_REACH):
         fresh = set()
         for name in frontier:
             for definition in table[name]:
-                fresh |= index.identifiers(definition)
+                fresh |= _called_names(index, definition)
         fresh -= names
         if not fresh:
             break
         names |= fresh
         frontier = [n for n in fresh if n in table]
     return frozenset(names)
+
+
+def _called_names(index: AstFile, definition: ast.AST) -> FrozenSet[str]:
+    """What provenance may follow from inside `definition` (analysis/provenance._callee):
+    the functions it calls by name, the `self`/`cls` methods it calls, and what it hands
+    to `partial`."""
+    key = ("ll1_called", definition)
+    found = index.memo.get(key)
+    if found is None:
+        names: Set[str] = set()
+        for node in ast.walk(definition):
+            if type(node) is not ast.Call:
+                continue
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is ast.Name:
+                names.add(func.id)
+            elif type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id in ("self", "cls"):
+                names.add(func.attr)
+            if terminal(func) == "partial":
+                for arg in node.args:  # type: ignore[attr-defined]
+                    names |= index.identifiers(arg)
+        found = index.memo[key] = frozenset(names)
+    return found
