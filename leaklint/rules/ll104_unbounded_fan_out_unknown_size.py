@@ -25,11 +25,13 @@ Most of those are bounded by the program itself, which is why LL102 leaves them 
 why this rule is off by default. Turn it on (`extend-select = ["LL104"]`) in a code base
 that wants every fan-out bounded, whatever feeds it.
 
-Not reported, as for LL102: literals and small constant ranges, fixed populations
-(nodes, connections, callbacks), fan-outs that only release what the program holds,
-work bounded by a semaphore or limiter, a loop that waits before it goes round, and
-work run by an executor (`to_thread`, `run_in_executor`, `submit`): the pool's workers
-are the bound."""
+Unlike LL102 it also reports one task per node, connection, listener or callback, and
+per item of what the object holds: a population the program fixes is still no bound.
+Not reported, as for LL102: literals, small constant ranges and `range(workers)` worker
+pools, `*args` spelled out by the caller, fan-outs that only release what the program
+holds (`close()`, `cancel()`), work bounded by a semaphore or limiter, a loop that waits
+before it goes round, and work run by an executor (`to_thread`, `run_in_executor`,
+`submit`): the pool's workers are the bound."""
     default = False
     strict = True
     flagged = (
