@@ -5,7 +5,8 @@ program: a parameter (a caller's or a handler's payload), I/O results (a respons
 a directory listing, a file's lines, a message batch), or something derived from those.
 `io_reached` says whether a callable reaches a known network, file or process API
 (knowledge/io_apis.py), directly or through functions and methods of this module (a
-few calls deep, memoised per function). Both answer None when they cannot show it.
+few calls deep, memoised per function), or GUARDED when a function on the way holds a
+semaphore or limiter. Both answer None when they cannot show it.
 """
 from __future__ import annotations
 
@@ -100,8 +101,8 @@ def io_reached(
         return None
     function, function_scope = target
     found = _function_io(ctx, function, function_scope, 0)
-    if found is None:
-        return None
+    if found is None or found is GUARDED:
+        return found
     return found if found.via else IoUse(found.kind, found.api, function.name.value)
 
 
@@ -199,6 +200,17 @@ def _class_of(scope: Scope) -> Optional[Scope]:
     return None
 
 
+# What _function_io answers for work that passes through a function holding a semaphore
+# or limiter (analysis/guards.holds_limiter) on its way to I/O: bounded, by neither rule.
+GUARDED = IoUse("guarded", "")
+
+
+def _holds_limiter(ctx: "FileContext", function: cst.FunctionDef) -> bool:
+    from leaklint.analysis.guards import holds_limiter  # guards imports spawning, which imports this
+
+    return holds_limiter(ctx, function)
+
+
 def _function_io(ctx: "FileContext", function: cst.FunctionDef, scope: Scope, depth: int) -> Optional[IoUse]:
     """The first I/O API `function` reaches, itself or through this module's functions,
     following at most _MAX_CALL_DEPTH - depth more calls. Memoised by function and depth,
@@ -210,6 +222,9 @@ def _function_io(ctx: "FileContext", function: cst.FunctionDef, scope: Scope, de
     if key in memo:
         return memo[key]
     memo[key] = None  # a recursive call ends here (it would also end by depth)
+    if depth > 0 and _holds_limiter(ctx, function):
+        memo[key] = GUARDED  # `async with self._sem:` on the way: the I/O is bounded there
+        return GUARDED
     result: Optional[IoUse] = None
     followed: List[cst.Call] = []
     for node in walk(function.body):
@@ -226,7 +241,7 @@ def _function_io(ctx: "FileContext", function: cst.FunctionDef, scope: Scope, de
                 continue
             found = _function_io(ctx, target[0], target[1], depth + 1)
             if found is not None:
-                result = found if found.via else IoUse(found.kind, found.api, target[0].name.value)
+                result = found if found.via or found is GUARDED else IoUse(found.kind, found.api, target[0].name.value)
                 break
     memo[key] = result
     return result
@@ -341,7 +356,7 @@ def _call_origin(ctx: "FileContext", call: cst.Call, scope: Scope, params: bool,
     if target is not None:
         # a function of this module that reads it from I/O
         io = _function_io(ctx, target[0], target[1], 1)
-        if io is not None:
+        if io is not None and io is not GUARDED:
             return f"the result of `{target[0].name.value}`, which makes {article(io.kind)} (`{io.api}`)"
         if type(func) is cst.Name:
             # one fed the outside value (`parse_links(html)`); not a method, which picks

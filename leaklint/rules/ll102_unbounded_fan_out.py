@@ -28,7 +28,7 @@ from leaklint.analysis.spawning import (
     trigger_words,
     work_function,
 )
-from leaklint.analysis.provenance import article, io_reached, outside_size
+from leaklint.analysis.provenance import GUARDED, article, io_reached, outside_size
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import io_apis as io_api
@@ -321,6 +321,8 @@ knows) are LL104's, off by default: the strict reading."""
         ctx = self.ctx
         size = outside_size(ctx, iterable)
         io = io_reached(ctx, work, element) if size is not None or self.strict else None
+        if io is GUARDED:
+            return  # a function on the way to the I/O holds a semaphore: bounded there
         if (size is not None and io is not None) == self.strict:
             return
         items = describe_iterable(ctx, iterable)
