@@ -127,9 +127,10 @@ def _io_callable(ctx: "FileContext", func: cst.BaseExpression, scope: Scope) -> 
     made_by = instance_class(receiver, scope)
     if made_by is not None:
         known = api.IO_CLIENT_METHODS.get(made_by)
-        if known is not None and (known[1] == "*" or method in known[1]):
-            return IoUse(known[0], _code(ctx, func))
-        return None  # a class we know, and not a client
+        if known is not None:
+            return IoUse(known[0], _code(ctx, func)) if known[1] == "*" or method in known[1] else None
+        if made_by.split(".", 1)[0] in ("builtins", "collections", "typing"):
+            return None  # `client = {}`: a container, whatever its name
     words = set(_words(receiver))
     if words:
         for kind, receivers, verbs in api.IO_RECEIVER_CONVENTIONS:
