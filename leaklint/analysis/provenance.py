@@ -214,8 +214,10 @@ def _holds_limiter(ctx: "FileContext", function: cst.FunctionDef) -> bool:
 
 def _function_io(ctx: "FileContext", function: cst.FunctionDef, scope: Scope, depth: int) -> Optional[IoUse]:
     """The first I/O API `function` reaches, itself or through this module's functions,
-    following at most _MAX_CALL_DEPTH - depth more calls. Memoised by function and depth,
-    so the answer never depends on which fan-out asked first (nor on the sieve)."""
+    following at most _MAX_CALL_DEPTH - depth more calls; GUARDED when all it reaches
+    passes through a function (other than the work itself) that holds a limiter.
+    Memoised by function and depth, so the answer never depends on which fan-out asked
+    first (nor on the sieve)."""
     if depth > _MAX_CALL_DEPTH:
         return None
     memo = _memo(ctx).functions
@@ -223,9 +225,6 @@ def _function_io(ctx: "FileContext", function: cst.FunctionDef, scope: Scope, de
     if key in memo:
         return memo[key]
     memo[key] = None  # a recursive call ends here (it would also end by depth)
-    if depth > 0 and _holds_limiter(ctx, function):
-        memo[key] = GUARDED  # `async with self._sem:` on the way: the I/O is bounded there
-        return GUARDED
     result: Optional[IoUse] = None
     followed: List[cst.Call] = []
     for node in walk(function.body):
@@ -241,9 +240,13 @@ def _function_io(ctx: "FileContext", function: cst.FunctionDef, scope: Scope, de
             if target is None:
                 continue
             found = _function_io(ctx, target[0], target[1], depth + 1)
-            if found is not None:
-                result = found if found.via or found is GUARDED else IoUse(found.kind, found.api, target[0].name.value)
+            if found is GUARDED:
+                result = GUARDED  # unless another path reaches I/O unguarded
+            elif found is not None:
+                result = found if found.via else IoUse(found.kind, found.api, target[0].name.value)
                 break
+    if result is not None and depth > 0 and _holds_limiter(ctx, function):
+        result = GUARDED  # `async with self._sem:` on the way: the I/O is bounded there
     memo[key] = result
     return result
 
