@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 _MAX_CALL_DEPTH = 3  # calls followed from the work into this module's functions
 # (analysis/sieve_ll1.reached_names keeps the definitions this may follow)
 _MAX_VALUE_DEPTH = 10  # bindings followed back from an iterable
+_BUDGET = 400  # expressions looked at per iterable: `x = x + y` chains branch
 _HOLDERS = ("self", "cls")
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -45,6 +46,7 @@ class _Memo:
     def __init__(self) -> None:
         self.functions: Dict[Tuple[int, int], Optional[IoUse]] = {}  # (id(FunctionDef), depth) -> reached
         self.scopes: Dict[int, Scope] = {}
+        self.budget = 0  # steps left to the outside_size query being answered
 
 
 _MEMOS: "weakref.WeakKeyDictionary[FileContext, _Memo]" = weakref.WeakKeyDictionary()
@@ -259,11 +261,14 @@ def outside_size(ctx: "FileContext", expr: cst.BaseExpression, params: bool = Tr
     ("`urls`, a parameter of `crawl`", "a directory listing (`glob.glob`)"), or None.
     With `params=False` a bare parameter does not count (a `range` bound: `range(workers)`
     is a worker pool sized by its caller, not a batch of input)."""
+    _memo(ctx).budget = _BUDGET
     return _origin(ctx, expr, ctx.scope, params, 0)
 
 
 def _origin(ctx: "FileContext", expr: cst.BaseExpression, scope: Scope, params: bool, depth: int) -> Optional[str]:
-    if depth > _MAX_VALUE_DEPTH:
+    memo = _memo(ctx)
+    memo.budget -= 1
+    if depth > _MAX_VALUE_DEPTH or memo.budget < 0:
         return None
     kind = type(expr)
     if kind is cst.Name:
