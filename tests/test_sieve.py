@@ -205,6 +205,30 @@ CROSS_UNIT = {
             found = await listing(session, url)
             await asyncio.gather(*(session.head(u) for u in found))
         """,
+    "a fan-out over what another method read from I/O": """
+        import asyncio
+
+        async def _read(session, url):
+            response = await session.get(url)
+            return await response.json()
+
+        def unrelated():
+            return 8
+
+        class Loader:
+            def __init__(self, session):
+                self._session = session
+                self.items = []
+
+            async def fill(self, url):
+                self.items = await self._fetch(url)
+
+            async def _fetch(self, url):
+                return await _read(self._session, url)
+
+            async def run(self):
+                await asyncio.gather(*(self._session.head(i) for i in self.items))
+        """,
     "an alias bound at module level": """
         import asyncio
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from leaklint.analysis.instances import instance_class
+from leaklint.analysis.instances import instance_class, self_assignments
 from leaklint.analysis.scopes import Scope, qualified_name
 from leaklint.analysis.walk import walk
 from leaklint.knowledge import io_apis as api
@@ -278,7 +278,11 @@ def _origin(ctx: "FileContext", expr: cst.BaseExpression, scope: Scope, params: 
         if name in api.OUTSIDE_VALUES:
             return api.OUTSIDE_VALUES[name]
         # `request.urls`, `page.links`: part of an outside value (never `self.x`)
-        return _origin(ctx, expr.value, scope, True, depth + 1) if _rooted_outside_self(expr) else None
+        if _rooted_outside_self(expr):
+            return _origin(ctx, expr.value, scope, True, depth + 1)
+        if type(expr.value) is cst.Name and expr.value.value == "self":
+            return _held_origin(ctx, expr.attr.value, scope, depth)
+        return None
     if kind is cst.Subscript:
         return _origin(ctx, expr.value, scope, True, depth + 1)
     if kind is cst.Await:
@@ -289,6 +293,23 @@ def _origin(ctx: "FileContext", expr: cst.BaseExpression, scope: Scope, params: 
         return _origin(ctx, expr.for_in.iter, scope, params, depth + 1)
     if kind is cst.Call:
         return _call_origin(ctx, expr, scope, params, depth)
+    return None
+
+
+def _held_origin(ctx: "FileContext", attr: str, scope: Scope, depth: int) -> Optional[str]:
+    """`self.<attr>`: outside only when a method of the class assigns it an I/O result
+    (`self.urls = await self._load_sitemap()`), not when it stores what it was given
+    (`self.entities = entities` is the program's own configuration)."""
+    class_scope = _class_of(scope)
+    if class_scope is None:
+        return None
+    for node, method_scope in self_assignments(class_scope).get(attr, ()):
+        value = getattr(node, "value", None)
+        if value is None:
+            continue
+        found = _origin(ctx, value, method_scope, False, depth + 1)
+        if found is not None:
+            return found
     return None
 
 

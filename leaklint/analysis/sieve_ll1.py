@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import FrozenSet, Iterator, List, Sequence, Set
+from typing import FrozenSet, Iterator, List, Sequence, Set, Tuple
 
 from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
 from leaklint.knowledge import spawns as api
@@ -146,17 +146,37 @@ def with_provenance(index: AstFile, call: ast.AST, need: Need) -> Need:
     """`need` widened to what provenance reads (LL102/LL104): the definitions a few calls
     deep from the fan-out and from what its iterable was bound to (the work's callees,
     a helper that read the iterable from I/O), and in a method the methods that assign
-    the `self` attributes those read (`self._session` is what `__init__` assigns)."""
+    the `self` attributes those read (`self._session` is what `__init__` assigns; the
+    `self.urls` iterated is what `load()` read from a response), and what those call."""
     unit = _outermost_function(index, call)
     seeds = set(need.names)
+    exprs: List[ast.AST] = [call]
     if unit is not None:
-        seeds |= _binding_names(index, unit, call)
+        names, values = _binding_names(index, unit, call)
+        seeds |= names
+        exprs.extend(values)
+    for loop in loops_around(index, call):
+        iterable = getattr(loop, "iter", None)
+        if iterable is not None:
+            exprs.append(iterable)
+    owner = index.method_class(call)
+    stores = index._self_stores(owner) if owner is not None else {}
     table = _definitions(index)
-    names = reached_names(index, frozenset(seeds))
-    followed = [d for name in names if name in table for d in table[name]]
-    if not followed:
-        return need
-    widened = index.need(call, call, *followed, names=need.names | frozenset(n for n in names if n in table))
+    widened = need
+    for _ in range(4):
+        names = reached_names(index, frozenset(seeds))
+        followed = [d for name in names if name in table for d in table[name]]
+        widened = index.need(call, *exprs, *followed, names=need.names | frozenset(n for n in names if n in table))
+        held: Set[str] = set()
+        for expr in (*exprs, *followed):
+            held |= index.summary(expr).held
+        extra: Set[str] = set()
+        for attr in held:  # what `self.x` was assigned may come from a helper's I/O
+            for _member, value in stores.get(attr, ()):
+                extra |= index.identifiers(value)
+        if extra <= seeds:
+            break
+        seeds |= extra
     return dataclasses.replace(
         need,
         scope=CLASS if CLASS in (need.scope, widened.scope) else need.scope,
@@ -165,9 +185,9 @@ def with_provenance(index: AstFile, call: ast.AST, need: Need) -> Need:
     )
 
 
-def _binding_names(index: AstFile, unit: ast.AST, call: ast.AST) -> Set[str]:
+def _binding_names(index: AstFile, unit: ast.AST, call: ast.AST) -> Tuple[Set[str], List[ast.AST]]:
     """The names under `call` and the loops around it, and under what the function binds
-    to them, followed through the function's own bindings."""
+    to them, followed through the function's own bindings; and those bound values."""
     names: Set[str] = set(index.identifiers(call))
     for loop in loops_around(index, call):
         iterable = getattr(loop, "iter", None)
@@ -192,16 +212,20 @@ def _binding_names(index: AstFile, unit: ast.AST, call: ast.AST) -> Set[str]:
                 continue
             bound = {n.id for t in targets if t is not None for n in ast.walk(t) if type(n) is ast.Name}
             if bound:
-                bindings.append((bound, index.identifiers(value)))
+                bindings.append((bound, index.identifiers(value), value))
         index.memo[("ll1_bindings", unit)] = bindings
+    values: List[ast.AST] = []
+    taken: Set[int] = set()
     changed = True
     while changed:
         changed = False
-        for bound, used in bindings:
-            if not bound.isdisjoint(names) and not used <= names:
+        for at, (bound, used, value) in enumerate(bindings):
+            if at not in taken and not bound.isdisjoint(names):
+                taken.add(at)
+                values.append(value)
                 names |= used
                 changed = True
-    return names
+    return names, values
 
 
 def _definitions(index: AstFile):

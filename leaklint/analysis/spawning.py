@@ -263,8 +263,10 @@ def few_items(
         return True
     if strict:
         pass
-    elif fixed_population(iterable) or fixed_population(target) or held_state(ctx, iterable):
+    elif fixed_population(iterable) or fixed_population(target):
         return True
+    elif held_state(ctx, iterable) and outside_size(ctx, iterable, params=False) is None:
+        return True  # what the object holds, unless a method stored an I/O result there
     if type(iterable) is cst.Name and _depth < 4:
         # `coros = (anext(s) for s in streamers)`, then a loop over `coros`
         found = ctx.scope.find(iterable.value)
