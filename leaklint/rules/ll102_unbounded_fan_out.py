@@ -74,7 +74,9 @@ Skipped, because the program bounds them itself: a literal list or tuple, `range
 with a constant or configured `N` (a fixed pool of workers is the cure, not the
 disease), an UPPER_CASE constant, a fixed population (one task per node, broker,
 connection, listener, receiver or callback), what the object holds (`self.entities`,
-`self._platforms`, registries: sized by the program, not by a request), `*args` the
+`self._platforms`, registries: sized by the program, not by a request; unless a method
+of the class stores an I/O result there, as `self.urls = (await resp.text()).split()`),
+a parameter named for configuration (`config`, `settings`, `options`), `*args` the
 caller spells out one by one, and a fan-out that only releases what the program holds
 (`close()`, `cancel()` on each connection or task). Skipped because something already
 bounds it: work run by an executor (`asyncio.to_thread`, `loop.run_in_executor`,
