@@ -54,7 +54,8 @@ IO_FUNCTIONS = {
     # HTTP
     "urllib.request.urlopen": HTTP, "aiohttp.request": HTTP, "urllib3.request": HTTP,
     **{f"{lib}.{verb}": HTTP for lib in ("requests", "httpx")
-       for verb in ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream")},
+       for verb in ("get", "post", "put", "patch", "delete", "head", "options", "request")},
+    "httpx.stream": HTTP,
     # databases
     "sqlite3.connect": DATABASE, "aiosqlite.connect": DATABASE, "psycopg.connect": DATABASE,
     "psycopg.AsyncConnection.connect": DATABASE, "psycopg2.connect": DATABASE,
