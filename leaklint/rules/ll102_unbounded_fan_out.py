@@ -147,7 +147,23 @@ knows) are LL104's, off by default: the strict reading."""
                 need = index.need(call, call.func.value, names=index.identifiers(call))
                 yield sieve_ll1.with_provenance(index, call, need)
 
+    _dry = False  # judging without reporting: would LL102 report this call?
+    _would_report = False
+
     def visit_Call(self, node: cst.Call) -> None:
+        if self.strict and self._ll102_reports(node):
+            return  # one fan-out, one finding: LL102's reading found it (maybe over another loop)
+        self._visit(node)
+
+    def _ll102_reports(self, node: cst.Call) -> bool:
+        self.strict, self._dry, self._would_report = False, True, False
+        try:
+            self._visit(node)
+            return self._would_report
+        finally:
+            self.strict, self._dry = True, False
+
+    def _visit(self, node: cst.Call) -> None:
         func = node.func
         label = terminal_name(func)
         if label is None:
@@ -193,7 +209,7 @@ knows) are LL104's, off by default: the strict reading."""
             unbounded = self._unbounded_clauses(expr)
             if not unbounded:
                 return None
-            return self._unless_bounded(work_function(self.ctx, element), unbounded[0].iter, element)
+            return self._unless_bounded(work_function(self.ctx, element), self._sized(unbounded), element)
         if kind is cst.Call and self.ctx.call_name(expr) == "builtins.map" and len(expr.args) >= 2:
             iterables = [a.value for a in expr.args[1:]]
             if any(few_items(self.ctx, it, strict=self.strict) for it in iterables):
@@ -248,6 +264,13 @@ knows) are LL104's, off by default: the strict reading."""
             return None
         return work, iterable, element
 
+    def _sized(self, clauses: List[cst.CompFor]) -> cst.BaseExpression:
+        """The iterable of the clause whose size comes from outside, else the first."""
+        for clause in clauses:
+            if outside_size(self.ctx, clause.iter) is not None:
+                return clause.iter
+        return clauses[0].iter
+
     def _unbounded_clauses(self, comprehension: cst.CSTNode) -> List[cst.CompFor]:
         return [
             c for c in comprehension_loops(comprehension)
@@ -277,7 +300,7 @@ knows) are LL104's, off by default: the strict reading."""
             unbounded = self._unbounded_clauses(comprehension) if comprehension is not None else []
             if not unbounded:
                 return
-            self._judge(comprehension, f"{spawn.label} in a comprehension", "starts", unbounded[0].iter,
+            self._judge(comprehension, f"{spawn.label} in a comprehension", "starts", self._sized(unbounded),
                         spawn.work, element,
                         f"hold a semaphore in {_work_text(ctx, spawn.work)} or run a fixed number of workers")
             return
@@ -326,6 +349,9 @@ knows) are LL104's, off by default: the strict reading."""
         if io is GUARDED:
             return  # a function on the way to the I/O holds a semaphore: bounded there
         if (size is not None and io is not None) == self.strict:
+            return
+        if self._dry:
+            self._would_report = True
             return
         items = describe_iterable(ctx, iterable)
         fix = Fix(Applicability.SUGGESTED, self.fix_description)
