@@ -416,8 +416,10 @@ def _releases(work: Optional[cst.BaseExpression], call: Optional[cst.Call] = Non
 
 
 def _work_text(ctx, work: Optional[cst.BaseExpression]) -> str:
+    """Where the semaphore goes: in the work's function when this module defines it,
+    else around the call (`session.get`, a function imported from elsewhere)."""
     name = terminal_name(work) if work is not None else None
-    return f"`{name}`" if name else "the work"
+    return f"`{name}`" if name and function_of(ctx, work) is not None else "a function around the work"
 
 
 def _comprehension_of(stack, clause: cst.CompFor) -> Optional[cst.CSTNode]:
