@@ -132,6 +132,21 @@ def work_function(ctx: "FileContext", call: cst.Call) -> Optional[cst.BaseExpres
     return call.func
 
 
+_WRAPPER_NAMES = _last_names(api.AWAITABLE_WRAPPERS)
+
+
+def unwrap_awaitable(ctx: "FileContext", call: cst.Call) -> cst.Call:
+    """The call an `asyncio.wait_for(...)` / `shield(...)` wraps, else `call` itself."""
+    for _ in range(3):
+        if ctx.callee(call, _WRAPPER_NAMES) not in api.AWAITABLE_WRAPPERS:
+            break
+        first = argument(call, None, 0)
+        if first is None or type(first.value) is not cst.Call:
+            break
+        call = first.value
+    return call
+
+
 def executor_bounded(ctx: "FileContext", call: cst.Call) -> bool:
     """Whether `call` hands its work to an executor's fixed set of workers:
     `asyncio.to_thread(f, x)`, `loop.run_in_executor(None, f, x)`, `pool.submit(f, x)`."""

@@ -26,6 +26,7 @@ from leaklint.analysis.spawning import (
     receiver_kind,
     spawn_of,
     trigger_words,
+    unwrap_awaitable,
     work_function,
 )
 from leaklint.analysis.provenance import GUARDED, article, io_reached, outside_size
@@ -202,6 +203,8 @@ knows) are LL104's, off by default: the strict reading."""
         kind = type(expr)
         if kind in _COMPREHENSIONS:
             element = expr.elt
+            if type(element) is cst.Call:
+                element = unwrap_awaitable(self.ctx, element)  # `wait_for(fetch(u), 5)`: fetch
             if type(element) is not cst.Call or spawn_of(self.ctx, element) is not None:
                 return None  # not new work, or a spawn reported where it stands
             if executor_bounded(self.ctx, element):
@@ -246,6 +249,8 @@ knows) are LL104's, off by default: the strict reading."""
                 if not _is_append_to(node, name):
                     continue
                 element = node.args[0].value
+                if type(element) is cst.Call:
+                    element = unwrap_awaitable(self.ctx, element)
                 if type(element) is not cst.Call or spawn_of(self.ctx, element) is not None:
                     continue
                 if executor_bounded(self.ctx, element):
@@ -285,15 +290,20 @@ knows) are LL104's, off by default: the strict reading."""
         if found is None:
             return
         spawn, loop = found
-        if _releases(spawn.work, call) or guarded_work(ctx, spawn.work):
+        first = argument(call, "coro", 0)
+        element = first.value if first is not None and type(first.value) is cst.Call else None
+        work = spawn.work
+        if element is not None:
+            inner = unwrap_awaitable(ctx, element)
+            if inner is not element:  # `create_task(wait_for(fetch(u), 5))`: the work is fetch
+                element, work = inner, inner.func
+        if _releases(work, call) or guarded_work(ctx, work):
             return
         if type(call.func) is cst.Attribute and call.func.attr.value in api.EXECUTOR_BOUNDED_METHODS:
             return  # the pool's fixed number of workers is the bound
-        first = argument(call, "coro", 0)
-        element = first.value if first is not None and type(first.value) is cst.Call else None
         if element is not None and executor_bounded(ctx, element):
             return  # create_task(asyncio.to_thread(f, x)): the default executor bounds it
-        if spawn.work is not None and ctx.qualified_name(spawn.work) in api.THREAD_RUNNERS:
+        if work is not None and ctx.qualified_name(work) in api.THREAD_RUNNERS:
             return  # tg.start_soon(anyio.to_thread.run_sync, f, x): so does the thread limiter
         if type(loop) is cst.CompFor:
             comprehension = _comprehension_of(ctx.stack, loop)
@@ -301,12 +311,12 @@ knows) are LL104's, off by default: the strict reading."""
             if not unbounded:
                 return
             self._judge(comprehension, f"{spawn.label} in a comprehension", "starts", self._sized(unbounded),
-                        spawn.work, element,
-                        f"hold a semaphore in {_work_text(ctx, spawn.work)} or run a fixed number of workers")
+                        work, element,
+                        f"hold a semaphore in {_work_text(ctx, work)} or run a fixed number of workers")
             return
         if runs_once_in(ctx, loop) or waits_in_loop(ctx, loop, call):
             return
-        self._judge(call, f"{spawn.label} in a loop", "starts", loop.iter, spawn.work, element,
+        self._judge(call, f"{spawn.label} in a loop", "starts", loop.iter, work, element,
                     "acquire a semaphore before spawning or feed a fixed number of workers")
 
     # --- executor.map over a generator ------------------------------------------------
