@@ -127,6 +127,8 @@ def _io_callable(ctx: "FileContext", func: cst.BaseExpression, scope: Scope) -> 
         return IoUse(kind, _code(ctx, func))
     receiver = func.value
     made_by = instance_class(receiver, scope)
+    if made_by is None and type(receiver) is cst.Name and receiver.value == "self":
+        made_by = _client_base(scope)
     if made_by is not None:
         known = api.IO_CLIENT_METHODS.get(made_by)
         if known is not None:
@@ -201,6 +203,24 @@ def _class_of(scope: Scope) -> Optional[Scope]:
             return current.parent
         current = current.parent
     return None
+
+
+def _client_base(scope: Scope) -> Optional[str]:
+    """`self.get(key)` in a subclass of a known client (`class Pool(redis.asyncio.Redis)`):
+    the client base the method is inherited from, else None."""
+    found = scope.memo.get("client_base", False)
+    if found is not False:
+        return found  # type: ignore[return-value]
+    found = None
+    owner = _class_of(scope)
+    if owner is not None and owner.parent is not None:
+        for base in owner.node.bases:
+            name = qualified_name(base.value, owner.parent)
+            if name in api.IO_CLIENT_METHODS:
+                found = name
+                break
+    scope.memo["client_base"] = found
+    return found
 
 
 # What _function_io answers for work that passes through a function holding a semaphore
