@@ -443,6 +443,61 @@ def _follow(ctx: "FileContext", local: LocalResource) -> None:
             local.fate = Fate.RELEASED
 
 
+def _getattr_called(path: List[cst.CSTNode]) -> bool:
+    """The mention is the object of `getattr(x, name)` and what it returns is called."""
+    if len(path) < 4:
+        return False
+    arg, call, outer = path[-2], path[-3], path[-4]
+    return (type(call) is cst.Call and type(call.func) is cst.Name and call.func.value == "getattr"
+            and bool(call.args) and call.args[0] is arg and arg.keyword is None
+            and type(outer) is cst.Call and outer.func is call)
+
+
+def reopened(ctx: "FileContext", made: Creation) -> Optional[Tuple[str, cst.CSTNode]]:
+    """`f = open(a)` ... `f = open(b)` in one block of a function, with nothing between
+    that releases, hands over or keeps `f`: the first is lost when the name is bound
+    again. The name and the statement that rebinds it; None for any other shape."""
+    scope = ctx.scope
+    if scope.kind != "function" or type(scope.node) is not cst.FunctionDef:
+        return None
+    holder, index = context_of(ctx, made)
+    if type(holder) is not cst.Assign or len(holder.targets) != 1 or type(holder.targets[0].target) is not cst.Name:
+        return None
+    name = holder.targets[0].target.value
+    line, block = ctx.stack[index - 1], ctx.stack[index - 2]
+    if type(line) is not cst.SimpleStatementLine or len(line.body) != 1 or type(block) is not cst.IndentedBlock:
+        return None
+    found = scope.find(name)
+    if found is None or found[0] is not scope:
+        return None
+    statements = list(block.body)
+    start = next((i for i, s in enumerate(statements) if s is line), -1)
+    if start < 0:
+        return None
+    releases = set(made.spec.release) | {"__exit__", "__aexit__"}
+    func_text = ctx.module.code_for_node(made.call.func)
+    for statement in statements[start + 1:]:
+        if type(statement) is cst.SimpleStatementLine and len(statement.body) == 1:
+            small = statement.body[0]
+            if (type(small) is cst.Assign and len(small.targets) == 1 and type(small.targets[0].target) is cst.Name
+                    and small.targets[0].target.value == name):
+                value = small.value
+                if type(value) is cst.Await:
+                    value = value.expression
+                if type(value) is cst.Call and ctx.module.code_for_node(value.func) == func_text and not any(
+                        True for _ in _name_paths(value, name)):
+                    return name, statement
+                return None
+        if type(statement) not in (cst.SimpleStatementLine, cst.If, cst.For, cst.While):
+            return None  # a `try`, `with`, def...: too many ways to release or keep it
+        for path in _name_paths(statement, name):
+            if any(type(a) in _NESTED_SCOPES or type(a) in _COMPREHENSIONS for a in path[1:-1]):
+                return None
+            if type(path[-2]) is cst.AssignTarget or _classify(ctx, list(path), releases, made.spec) != "use":
+                return None
+    return None
+
+
 def _in_header(statement: cst.CSTNode, child: cst.CSTNode) -> bool:
     """`child` is the test of an `if`/`while` or the iterable of a `for`."""
     kind = type(statement)
@@ -466,6 +521,8 @@ def _classify(ctx: "FileContext", path: List[cst.CSTNode], releases: Set[str], s
         call = path[-3]
         if type(call) is cst.Call and parent.star == "" and is_borrower(call.func, ctx.scope):
             return "use"
+        if _getattr_called(path):
+            return "use"  # `getattr(session, method)(url)`: a method call on it, not a hand-over
         return "escape"  # a constructor, an exit stack, `closing()`, or a call that may keep it
     if kind is cst.WithItem:
         return "with" if parent.item is node and spec.with_releases else "use"

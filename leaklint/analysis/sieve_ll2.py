@@ -170,9 +170,31 @@ def escapes(index: "AstFile", function: ast.AST, name: str) -> bool:
             if _handed_over(index.parent(parent)):
                 return True
         elif kind is ast.Call:
-            if parent.func is not mention and _handed_over(parent):  # type: ignore[union-attr]
+            if parent.func is not mention and _handed_over(parent) and not _getattr_called(index, parent, mention):
                 return True
     return False
+
+
+def _getattr_called(index: "AstFile", call: ast.AST, mention: ast.AST) -> bool:
+    """`getattr(x, name)(...)`: a method call on `x` (resources._getattr_called)."""
+    outer = index.parent(call)
+    return (type(call.func) is ast.Name and call.func.id == "getattr"  # type: ignore[attr-defined]
+            and bool(call.args) and call.args[0] is mention  # type: ignore[attr-defined]
+            and type(outer) is ast.Call and outer.func is call)  # type: ignore[attr-defined]
+
+
+def rebound(index: "AstFile", function: ast.AST, name: str) -> bool:
+    """Whether `name` is assigned more than once in `function` (resources.reopened: the
+    first may be reported even when a later one escapes)."""
+    stores = 0
+    for mention in mentions(index).names.get(name, ()):
+        if type(mention.ctx) is ast.Store and type(index.parent(mention)) is ast.Assign:
+            up = index.parent(mention)
+            while up is not None and up is not function and not isinstance(up, _SCOPES):
+                up = index.parent(up)
+            if up is function:
+                stores += 1
+    return stores > 1
 
 
 def _handed_over(call: Optional[ast.AST]) -> bool:

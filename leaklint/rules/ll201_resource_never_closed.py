@@ -68,7 +68,19 @@ to add your own)."""
 
     def created(self, node: cst.Call, made: flow.Creation) -> None:
         local = flow.local_resource(self.ctx, made)
-        if local is None or local.fate is not flow.Fate.NEVER:
+        if local is None:
+            again = flow.reopened(self.ctx, made)
+            if again is not None:
+                name, _ = again
+                self.report(
+                    node,
+                    f"{made.label} bound to `{name}` is never released: `{name}` is bound to another one "
+                    "later in the block before this one is closed, so it stays open "
+                    f"until garbage collection, if ever — release it first, or use `with`",
+                    Fix(Applicability.SUGGESTED, self.fix_description),
+                )
+            return
+        if local.fate is not flow.Fate.NEVER:
             return
         self.report(
             node,
