@@ -55,7 +55,7 @@ class Creation:
 
 _BUILTIN_NAMES = frozenset(s.callable for s in table.RESOURCES) | frozenset(
     s.callable for s in table.METHOD_RESOURCES.values()
-)
+) | frozenset(s.callable for specs in table.TYPED_METHOD_RESOURCES.values() for s in specs.values())
 
 
 class _FileState:
@@ -80,7 +80,8 @@ def _state(ctx: "FileContext") -> _FileState:
 
 def short_names(knowledge) -> frozenset:
     """What a call's last name must be for it to possibly create a resource."""
-    return knowledge.short_names("resources") | frozenset(table.METHOD_RESOURCES)
+    return knowledge.short_names("resources") | frozenset(table.METHOD_RESOURCES) | frozenset(
+        table.TYPED_METHOD_RESOURCES)
 
 
 # A name is only ever called (`open(`), imported under an alias (`open as`), or aliased
@@ -123,6 +124,7 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
     if label is None or (
         label not in knowledge.short_names("resources")
         and label not in table.METHOD_RESOURCES
+        and label not in table.TYPED_METHOD_RESOURCES
         and label not in ctx.alias_names
     ):
         return None  # cheap: the great majority of calls
@@ -135,10 +137,18 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
     if specs and not _owns_nothing(ctx, name, call) and not _patched(ctx):
         spec = specs[0] if len(specs) == 1 else _merge(specs)
         label = name[len("builtins."):] if name.startswith("builtins.") else name
-        found = Creation(call, _awaited(ctx, call), spec, f"{label}()")
+        if name not in table.STARTED_BY or _started(ctx, call, table.STARTED_BY[name]):
+            found = Creation(call, _awaited(ctx, call), spec, f"{label}()")
     elif type(call.func) is cst.Attribute and call.func.attr.value in table.METHOD_RESOURCES:
         method = call.func.attr.value
         found = Creation(call, _awaited(ctx, call), table.METHOD_RESOURCES[method], f".{method}()")
+    elif type(call.func) is cst.Attribute and call.func.attr.value in table.TYPED_METHOD_RESOURCES and not specs:
+        from leaklint.analysis.subscribing import receiver_class  # it reads the subscription tables
+        method = call.func.attr.value
+        owner = receiver_class(call.func.value, ctx.scope)
+        spec = table.TYPED_METHOD_RESOURCES[method].get(owner or "")
+        if spec is not None and not _patched(ctx):
+            found = Creation(call, _awaited(ctx, call), spec, f"{owner}.{method}()")
     cache[call] = found
     return found
 
@@ -169,6 +179,29 @@ def _owns_nothing(ctx: "FileContext", name: str, call: cst.Call) -> bool:
         if arg is not None and not (type(arg.value) is cst.Name and arg.value.value in ("False", "None")):
             return True
     return any(word in ctx.source for word in table.REAPED_BY.get(name, ()))
+
+
+def _started(ctx: "FileContext", call: cst.Call, method: str) -> bool:
+    """`X(...).start()`, or `name = X(...)` / `self.x = X(...)` with `name.start(` in the
+    file: a manager that holds a server process only once started."""
+    stack = ctx.stack
+    index = len(stack) - 2
+    parent = stack[index] if index >= 0 else None
+    if type(parent) is cst.Attribute and parent.value is call:
+        return parent.attr.value == method
+    if type(parent) is cst.Assign and len(parent.targets) == 1:
+        target = parent.targets[0].target
+    elif type(parent) is cst.AnnAssign:
+        target = parent.target
+    else:
+        return False
+    shown = dotted_name(target)
+    if shown is None:
+        return False
+    function = ctx.scope.function_scope
+    # a local is started in its function; `self.x` in any method
+    where = ctx.module.code_for_node(function.node) if function is not None and "." not in shown else ctx.source
+    return re.search(rf"(?<![\w.]){re.escape(shown)}\.{method}\(", where) is not None
 
 
 def _patched(ctx: "FileContext") -> bool:

@@ -53,6 +53,8 @@ def _unresolvable(index: "AstFile", call: ast.Call) -> bool:
     func = call.func
     if type(func) is not ast.Attribute or func.attr in table.METHOD_RESOURCES:
         return False
+    if func.attr in table.TYPED_METHOD_RESOURCES:
+        return False  # `Path(p).open()`, `zf.open(name)`: the receiver's class decides
     root = func.value
     while type(root) is ast.Attribute:
         root = root.value  # type: ignore[attr-defined]

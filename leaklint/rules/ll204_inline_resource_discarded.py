@@ -68,6 +68,9 @@ open, and one long-lived instance is usually what is wanted."""
                 if holder.value is expr and not member.startswith("__") and member not in table.METHOD_RESOURCES:
                     yield Need(call, UNIT)
                 continue
+            if type(holder) is ast.Expr:
+                yield Need(call, UNIT)  # `open(p)` as a statement
+                continue
             if type(holder) is ast.keyword:
                 if holder.arg is None:
                     continue  # `f(**open(p))`
@@ -98,6 +101,15 @@ open, and one long-lived instance is usually what is wanted."""
                 return
             how = f"`{self.ctx.module.code_for_node(user.func)}()`"  # type: ignore[union-attr]
             value, method = user, "" if user.args[0] is holder else None  # type: ignore[union-attr]
+        elif type(holder) is cst.Expr and made.expr is made.call and made.spec.callable in table.FILE_OPENERS:
+            self.report(
+                node,
+                f"{made.label} as a statement opens a file and drops it at once: nothing closes it "
+                f"({made.release_text()}), so it stays open until garbage collection — use "
+                "`with` (or `pathlib.Path.touch()` to create a file)",
+                Fix(Applicability.SUGGESTED, "Open it in a `with` block around the code that uses it"),
+            )
+            return
         else:
             return
         self.report(
