@@ -72,6 +72,7 @@ RESOURCES: Tuple[ResourceSpec, ...] = (
     # an event loop has no context manager
     ResourceSpec("asyncio.new_event_loop", _FILE),
     ResourceSpec("asyncio.events.new_event_loop", _FILE),
+    ResourceSpec("uvloop.new_event_loop", _FILE),  # a uvloop.Loop: close() as asyncio's
     # Executor.__exit__ is shutdown(wait=True)
     ResourceSpec("concurrent.futures.ThreadPoolExecutor", ("shutdown",)),
     ResourceSpec("concurrent.futures.thread.ThreadPoolExecutor", ("shutdown",)),
