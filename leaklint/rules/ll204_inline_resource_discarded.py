@@ -35,6 +35,9 @@ cycle even the file stays open. One per call adds up.
 Reported when a resource call is the receiver of a method or attribute other than its
 own release (`Popen(cmd).wait()` and `open(p).close()` are fine), or is passed
 directly to a function known to only borrow it (`json.load`, `pickle.load`, `print`).
+A file opener called as a statement on its own (`open(path, "a")`, a "touch") opens a
+file and drops it at once: reported too (as pylint's consider-using-with does); other
+resources as statements (`subprocess.Popen(cmd)` started to run on its own) are not.
 
 The fix is safe for one-liners whose method returns plain data (`read()`,
 `readlines()`, `write()`, `namelist()`, `extractall()`...): the statement is wrapped in
