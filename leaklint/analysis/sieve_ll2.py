@@ -53,7 +53,7 @@ def _unresolvable(index: "AstFile", call: ast.Call) -> bool:
     func = call.func
     if type(func) is not ast.Attribute or func.attr in table.METHOD_RESOURCES:
         return False
-    if func.attr in table.TYPED_METHOD_RESOURCES:
+    if func.attr in table.TYPED_METHOD_RESOURCES and _typed_receivers_imported(index):
         return False  # `Path(p).open()`, `zf.open(name)`: the receiver's class decides
     root = func.value
     while type(root) is ast.Attribute:
@@ -64,6 +64,16 @@ def _unresolvable(index: "AstFile", call: ast.Call) -> bool:
     if function is None or root.id not in _parameters(function):  # type: ignore[attr-defined]
         return False
     return in_body(index, call, function)  # not a default or a decorator: those run outside
+
+
+def _typed_receivers_imported(index: "AstFile") -> bool:
+    """Whether the file names a package whose classes `TYPED_METHOD_RESOURCES` knows:
+    `receiver_class` resolves a receiver only through such a name."""
+    found = index.memo.get("ll2.typed")
+    if found is None:
+        packages = {cls.split(".")[0] for specs in table.TYPED_METHOD_RESOURCES.values() for cls in specs}
+        found = index.memo["ll2.typed"] = any(package in index.text for package in packages)
+    return found
 
 
 def in_body(index: "AstFile", node: ast.AST, function: ast.AST) -> bool:

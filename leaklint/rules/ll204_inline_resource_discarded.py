@@ -20,6 +20,9 @@ _VARIABLE = {"zipfile.ZipFile": "zf", "tarfile.open": "tf", "tarfile.TarFile.ope
 _VALUE_HOLDERS = (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr)
 
 
+_OPENER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in table.FILE_OPENERS)
+
+
 class InlineResourceDiscarded(ResourceRule):
     code = "LL204"
     name = "inline-resource-discarded"
@@ -72,7 +75,8 @@ open, and one long-lived instance is usually what is wanted."""
                     yield Need(call, UNIT)
                 continue
             if type(holder) is ast.Expr:
-                yield Need(call, UNIT)  # `open(p)` as a statement
+                if terminal(call.func) in _OPENER_NAMES or terminal(call.func) in index.aliases:
+                    yield Need(call, UNIT)  # `open(p)` as a statement
                 continue
             if type(holder) is ast.keyword:
                 if holder.arg is None:

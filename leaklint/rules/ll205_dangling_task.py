@@ -78,9 +78,10 @@ so is a lambda that starts a task handed to a callback API that drops its result
                 keep = type(outer) is ast.Expr or (type(outer) is ast.Call and terminal(outer.func) == "wait")
             elif kind is ast.UnaryOp:
                 keep = type(index.parent(parent)) in (ast.If, ast.While)
+            elif kind in (ast.Assign, ast.AnnAssign):
+                keep = _maybe_unread(index, parent, call)
             else:
-                keep = kind in (ast.Expr, ast.Assign, ast.AnnAssign, ast.If, ast.While) or (
-                    kind is ast.Lambda and parent.body is call)
+                keep = kind in (ast.Expr, ast.If, ast.While) or (kind is ast.Lambda and parent.body is call)
             if keep:
                 func = call.func
                 plain = type(func) is ast.Attribute and func.attr in factories and type(func.value) is ast.Name
@@ -373,6 +374,29 @@ def _names_in(node: cst.CSTNode) -> FrozenSet[str]:
             if isinstance(bound, cst.Name):
                 names.add(bound.value)
     return frozenset(names)
+
+
+def _maybe_unread(index, statement: ast.AST, call: ast.AST) -> bool:
+    """CPython's-tree over-approximation of `_unread`: `name = <spawn>` in a def whose
+    body mentions `name` nowhere else, or a `(done, pending) = asyncio.wait(...)`."""
+    if statement.value is not call:  # type: ignore[attr-defined]
+        return False
+    targets = statement.targets if type(statement) is ast.Assign else [statement.target]  # type: ignore[attr-defined]
+    if len(targets) != 1 or type(targets[0]) is not ast.Name:
+        return False
+    function = index.function(call)
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    name = targets[0].id  # type: ignore[attr-defined]
+    for node in ast.walk(function):
+        if type(node) is ast.Name and node.id == name and node is not targets[0]:  # type: ignore[attr-defined]
+            if type(node.ctx) is not ast.Store or type(index.parent(node)) not in (ast.Assign, ast.AnnAssign):
+                return False
+        elif type(node) is ast.arg and node.arg == name:  # type: ignore[attr-defined]
+            return False
+        elif type(node) in (ast.Global, ast.Nonlocal) and name in node.names:  # type: ignore[attr-defined]
+            return False
+    return True
 
 
 def _reads(function: cst.FunctionDef, name: str, target: cst.Name) -> bool:

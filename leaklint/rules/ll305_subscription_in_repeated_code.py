@@ -14,7 +14,7 @@ from leaklint.analysis.scopes import Scope, dotted_name, qualified_name
 from leaklint.analysis.walk import SCOPE_NODES, iter_children, walk
 from leaklint.diagnostics import Applicability, Finding, Fix
 from leaklint.rules.subscription_rule import SubscriptionRule
-from leaklint.sieve import MODULE, Need
+from leaklint.sieve import MODULE, Need, terminal
 
 # Decorators that make a function run its body once per distinct argument, or once.
 _ONCE_DECORATORS = frozenset({"cache", "lru_cache", "cached", "once", "run_once", "call_once", "memoize",
@@ -87,9 +87,13 @@ repeat here."""
 
     @classmethod
     def candidates(cls, index):
-        # call sites, `__init__`, module-level twins and undo calls anywhere in the file
-        for site in ll3.sites(index):
-            if isinstance(site.frame, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        # `_repeats` reads call sites and `__init__` anywhere in the file, the module-level
+        # twin and the undo calls too: the whole file, for a site with some evidence
+        sites = ll3.sites(index)
+        module_names = {name for site in sites if site.frame is index.tree for name in site.names}
+        for site in sites:
+            if isinstance(site.frame, (ast.FunctionDef, ast.AsyncFunctionDef)) and _may_be_fresh(index, site) and (
+                    not module_names.isdisjoint(site.names) or _may_repeat(index, site.frame)):
                 yield Need(index.tree, MODULE)
                 return
 
@@ -393,6 +397,52 @@ repeat here."""
             f"in code that runs more than once ({why}): each run adds {subs.what_it_adds(sub)}, and none is "
             "released — subscribe once at start-up, or guard it"
         )
+
+
+def _may_be_fresh(index, site) -> bool:
+    """CPython's-tree over-approximation of `_fresh`: a decorator (on a def the function
+    runs), or a call with an argument that may be a new object each run (a lambda, a
+    call, an attribute, a name the function binds)."""
+    node = site.node
+    if type(node) is not ast.Call:
+        return True
+    func = node.func  # type: ignore[attr-defined]
+    if site.names <= {"append"} and not (type(func) is ast.Attribute and type(func.value) is ast.Attribute):
+        return False  # `app.on_startup.append(...)`: the only `append` a table knows
+    stored = ll3._stored(index, site.frame)
+    for arg in [*node.args, *(kw.value for kw in node.keywords)]:  # type: ignore[attr-defined]
+        if type(arg) is ast.Starred:
+            arg = arg.value  # type: ignore[attr-defined]
+        kind = type(arg)
+        if kind in (ast.Lambda, ast.Call, ast.Attribute):
+            return True
+        if kind is ast.Name and (arg.id in stored or arg.id in _local_defs(site.frame)):  # type: ignore[attr-defined]
+            return True
+    # `x.subscriber("ch")(handler)`: the handler is the outer call's argument
+    parent = index.parent(node)
+    return type(parent) is ast.Call and parent.func is node  # type: ignore[attr-defined]
+
+
+def _local_defs(function: ast.AST) -> frozenset:
+    return frozenset(n.name for n in ast.walk(function)  # type: ignore[attr-defined]
+                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not function)
+
+
+def _may_repeat(index, function: ast.AST) -> bool:
+    """CPython's-tree over-approximation of `_repeats`: `__init__`, a function named like
+    a factory, or one whose name is called twice, or once in a loop or from `__init__`,
+    anywhere in the file (and a nested function's enclosing ones, which run it)."""
+    name = function.name  # type: ignore[attr-defined]
+    if name == "__init__" or _factory_name(name):
+        return True
+    calls = [call for call in index.calls((name,)) if terminal(call.func) == name]  # type: ignore[attr-defined]
+    if len(calls) > 1 or any(index.in_loop(call) for call in calls):
+        return True
+    for call in calls:
+        caller = index.function(call)
+        if caller is not None and getattr(caller, "name", None) == "__init__":
+            return True
+    return False
 
 
 def _decorator_name(decorator: cst.Decorator) -> Optional[str]:
