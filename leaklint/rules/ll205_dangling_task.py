@@ -36,7 +36,16 @@ call: given an existing future it returns that future and starts nothing.
 `TaskGroup.create_task` and `nursery.start_soon` are not reported: the group holds its
 tasks. A bound method under another name (`spawn = loop.create_task`) is followed, and
 so is a lambda that starts a task handed to a callback API that drops its result
-(`loop.call_soon(lambda: asyncio.create_task(job()))`)."""
+(`loop.call_soon(lambda: asyncio.create_task(job()))`).
+
+Discarded in other ways too (ruff's RUF006 and flake8-async's ASYNC300 read them
+alike): bound to a local name the function never reads again (`task =
+create_task(...)`, annotated or in an `if`/`else`; a module-level name is not reported,
+importers may read it), put in a list, tuple or set display that is itself a statement,
+used only as the test of an `if`/`while`, or made inline in the collection handed to
+`asyncio.wait(..., return_when=FIRST_COMPLETED)` (or `FIRST_EXCEPTION`) whose pending
+set is dropped (the result discarded, or `done, _ = ...` with the second name never
+read): the tasks still running when it returns are kept and cancelled by no one."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Keep the task in a module-level set and discard it when done: "

@@ -50,7 +50,13 @@ list, a parser's pushback or a scheduler's stack. Not reported: queues given a s
 takes from the same queue (a worker that re-queues, `while q.get(): ... q.put(x)`); a
 relay from one in-process channel to another (the source's bound governs); and code
 that manages the size by hand (`qsize()`, `full()`, `len(q)`, `statistics()`, or a
-transport's `pause_reading()` in the file)."""
+transport's `pause_reading()` in the file).
+
+A handler is a function decorated as a route or subscriber (`@app.post`, `@router.get`,
+`@broker.subscriber`), as an event or message handler (`@sio.on("chat")`, `@sio.event`,
+`@router.message()`, `@bot.message_handler`), or as a Celery task, or a callback a
+framework calls per chunk or message (`data_received`, `on_message`, ...): a module-level
+queue fed there grows by one item per request or message."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Give the queue `maxsize=<default-queue-size>` (1000 unless configured), so `await put()` "

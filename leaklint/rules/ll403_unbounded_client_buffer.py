@@ -91,6 +91,10 @@ Flagged (one finding per offending setting, on the key or argument):
 - your own buffers declared in `[tool.leaklint.buffers]` (their `unbounded` values and
   `max`).
 
+A keyword counts also when it comes through a `**` mapping whose keys can be read: a
+dict display (`connect(uri, **{"max_size": None})`), `dict(...)`, or a name bound once
+to one and not changed afterwards (`**options`); the finding is on the mapping's entry.
+
 "Too large" is above 4x the library's own default (websockets `max_queue`: 4x the 32
 its legacy implementation used), or a value that disables the limit. Each line can be
 moved with `[tool.leaklint.thresholds]`, e.g. `"queued.max.messages.kbytes" = 131072`:

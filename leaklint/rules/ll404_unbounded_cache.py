@@ -32,8 +32,11 @@ dictionary that only grows; on a method it also keeps every `self` alive. A boun
 Off by default: many caches are keyed by a small, fixed set of values (enum members,
 configuration names), where growth stops by itself; turn it on where inputs are
 unbounded (`extend-select = ["LL404"]`). A cached function with no parameters holds one
-entry and is never reported; `lru_cache(0)` disables caching and is not a leak; a
-`maxsize` at or above `huge-threshold` counts as unbounded."""
+entry and is never reported, nor is a method of an `Enum` whose only parameter is
+`self` (one entry per member, as pylint's method-cache-max-size-none allows);
+`lru_cache(0)` disables caching and is not a leak; a `maxsize` at or above
+`huge-threshold` counts as unbounded, given as a keyword or through a `**` mapping
+(`lru_cache(**{"maxsize": None})`, or a dict bound once to a name)."""
     default = False
     fix_applicability = Applicability.UNSAFE
     fix_description = (
