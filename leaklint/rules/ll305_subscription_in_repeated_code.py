@@ -307,10 +307,11 @@ repeat here."""
                 return f"`{owner.name.value}.__init__` calls `{name}`: every new instance adds one"
         sites = [site for site in self._call_sites(name)
                  if site[0] is not frame and (site[2] is owner if owner is not None else site[2] is None)]
-        if any(in_loop for _, in_loop, _ in sites):
+        if any(site[1] for site in sites):
             return f"`{name}` is called in a loop"
-        if len(sites) > 1:
-            return f"`{name}` is called from {len(sites)} places in this module"
+        together = _not_exclusive([site[3] for site in sites])
+        if together > 1:
+            return f"`{name}` is called from {together} places in this module"
         if owner is None and sub.scope.parent is not None and sub.scope.function_scope is not None:
             parent = sub.scope.function_scope.parent
             if parent is not None and parent.kind == "module" and _factory_name(name) and self._returns_new(frame, sub.scope):
@@ -324,37 +325,39 @@ repeat here."""
             return parent.node
         return None
 
-    def _call_sites(self, name: str) -> List[Tuple[cst.CSTNode, bool, Optional[cst.ClassDef]]]:
+    def _call_sites(self, name: str) -> List[Tuple[cst.CSTNode, bool, Optional[cst.ClassDef], tuple]]:
         """Calls of `name(...)` (owner None) and `self.name(...)`/`cls.name(...)` (owner:
-        the class they are in), each with the function it is in and whether a loop
-        around it repeats it."""
+        the class they are in), each with the function it is in, whether a loop around
+        it repeats it, and the `if` arms it sits in (id of the `if`, arm)."""
         if self._calls is None:
-            calls: Dict[str, List[Tuple[cst.CSTNode, bool, Optional[cst.ClassDef]]]] = {}
-            todo: List[Tuple[cst.CSTNode, cst.CSTNode, bool, Optional[cst.ClassDef]]] = [
-                (self.ctx.module, self.ctx.module, False, None)]
+            calls: Dict[str, List[Tuple[cst.CSTNode, bool, Optional[cst.ClassDef], tuple]]] = {}
+            todo: List[Tuple[cst.CSTNode, cst.CSTNode, bool, Optional[cst.ClassDef], tuple]] = [
+                (self.ctx.module, self.ctx.module, False, None, ())]
             while todo:
-                node, function, in_loop, cls = todo.pop()
+                node, function, in_loop, cls, arms = todo.pop()
                 kind = type(node)
                 if kind is cst.Call:
                     func = node.func
                     if type(func) is cst.Name:
-                        calls.setdefault(func.value, []).append((function, in_loop, None))
+                        calls.setdefault(func.value, []).append((function, in_loop, None, arms))
                     elif type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value in (
                             "self", "cls"):
-                        calls.setdefault(func.attr.value, []).append((function, in_loop, cls))
+                        calls.setdefault(func.attr.value, []).append((function, in_loop, cls, arms))
                 for child in iter_children(node):
                     if kind is cst.FunctionDef and child is node.body:
-                        todo.append((child, node, False, cls))
+                        todo.append((child, node, False, cls, ()))
                     elif kind is cst.ClassDef and child is node.body:
-                        todo.append((child, function, False, node))
+                        todo.append((child, function, False, node, ()))
                     elif kind in (cst.For, cst.While) and child is node.body:
-                        todo.append((child, function, True, cls))
+                        todo.append((child, function, True, cls, arms))
                     elif kind in _LOOPS[2:] and child is not getattr(node, "for_in", None):
-                        todo.append((child, function, True, cls))
-                    elif kind is cst.Lambda:
-                        todo.append((child, function, in_loop, cls))
+                        todo.append((child, function, True, cls, arms))
+                    elif kind is cst.If and child is node.body:
+                        todo.append((child, function, in_loop, cls, arms + ((id(node), 0),)))
+                    elif kind is cst.If and child is node.orelse:
+                        todo.append((child, function, in_loop, cls, arms + ((id(node), 1),)))
                     else:
-                        todo.append((child, function, in_loop, cls))
+                        todo.append((child, function, in_loop, cls, arms))
             self._calls = calls
         return self._calls.get(name, [])
 
@@ -443,6 +446,17 @@ def _may_repeat(index, function: ast.AST) -> bool:
         if caller is not None and getattr(caller, "name", None) == "__init__":
             return True
     return False
+
+
+def _not_exclusive(paths: List[tuple]) -> int:
+    """How many of the call sites may all run in one pass: sites in different arms of
+    one `if` (`if debug: setup(DEBUG) else: setup(INFO)`) count once."""
+    chosen: List[dict] = []
+    for path in paths:
+        arms = dict(path)
+        if all(not any(arm != other.get(node, arm) for node, arm in arms.items()) for other in chosen):
+            chosen.append(arms)
+    return len(chosen)
 
 
 def _decorator_name(decorator: cst.Decorator) -> Optional[str]:
