@@ -70,7 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--format", choices=["text", "json"], default="text")
+
+    sub.add_parser("server", help="run the language server over stdin/stdout (needs leaklint[lsp])")
     return parser
+
+
+def run_server() -> int:
+    """`leaklint server`: the LSP server, when its optional dependencies are installed."""
+    try:
+        from leaklint import server
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs", "attrs"):
+            raise  # not a missing extra: an internal error
+        print(f"leaklint: error: the language server needs pygls and lsprotocol ({exc}); "
+              "install them with: pip install 'leaklint[lsp]'", file=sys.stderr)
+        return EXIT_ERROR
+    return server.main()
 
 
 def _positive_int(value: str) -> int:
@@ -301,6 +316,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_rule(args.code, out)
         if args.command == "rules":
             return run_rules(args.format, out)
+        if args.command == "server":
+            return run_server()
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     except ConfigError as exc:
