@@ -47,10 +47,16 @@ none is ever released.
 than one place, or in an app factory (a module-level function named `create_*`,
 `make_*`, `build_*`, `new_*` or `*factory*` that returns a new object); or the same
 subscription is also made at module level, so any call of the function duplicates it.
-A plain `setup_logging()` called once from `main()` is not reported.
+A plain `setup_logging()` called once from `main()` is not reported, nor are calls in
+different arms of one `if`. A bound method of the instance `__init__` builds
+(`atexit.register(self.close)`) counts only when the class is instantiated in a loop or
+from more than one place of the module: one instance per process (an app, a pool, a
+cache saved at exit) is the common design, and instantiations in other modules are not
+seen yet.
 
-Not reported when guarded or undone: an `if` around it or an early `return` whose test
-reads a once-flag (a name or attribute the function sets to `True`/`False`/`None`, a
+Not reported when an `if` around it tests a parameter of the function (whether it runs
+depends on arguments the module may never pass), nor when guarded or undone: an `if`
+around it or an early `return` whose test reads a once-flag (a name or attribute the function sets to `True`/`False`/`None`, a
 `global`), `hasattr`, a membership or identity test, or what the API keeps
 (`logger.handlers`, `hasHandlers()`); a function decorated with `functools.cache`/
 `lru_cache`; a module that undoes such subscriptions anywhere (`removeHandler`,
@@ -119,7 +125,7 @@ repeat here."""
             return
         if not self._long_lived(sub):
             return
-        if self._once(sub, frame) or self._undone(sub, frame):
+        if self._once(sub, frame) or self._undone(sub, frame) or self._chosen_by_caller(sub, frame):
             return
         why = self._repeats(sub, frame)
         if why is not None:
@@ -157,8 +163,11 @@ repeat here."""
             if type(owner) is cst.Call:
                 return self._constructs(owner, scope)  # `Handler().on_event`
             if type(owner) is cst.Name and owner.value == "self":
-                # a bound method of the instance `__init__` is building
-                return frame is not None and frame.name.value == "__init__"
+                # a bound method of the instance `__init__` is building: a new object per
+                # instance, but one instance per process is the common design (an app, a
+                # pool, a cache saved at exit), so only with instances made repeatedly in
+                # this module
+                return frame is not None and frame.name.value == "__init__" and self._made_repeatedly(scope)
             if type(owner) is cst.Name and depth == 0:
                 return self._fresh_name(owner, scope, frame, constructed_only=True)
             return False
@@ -188,6 +197,16 @@ repeat here."""
                     continue
             return False
         return True
+
+    def _made_repeatedly(self, scope: Scope) -> bool:
+        """The class whose method `scope` is, instantiated (`Name(...)`) in a loop or from
+        more than one place of the module."""
+        function = scope.function_scope
+        owner = function.parent if function is not None else None
+        if owner is None or owner.kind != "class" or not isinstance(owner.node, cst.ClassDef):
+            return False
+        sites = [site for site in self._call_sites(owner.node.name.value) if site[2] is None]
+        return any(site[1] for site in sites) or _not_exclusive([site[3] for site in sites]) > 1
 
     @staticmethod
     def _constructs(call: cst.Call, scope: Scope) -> bool:
@@ -268,6 +287,23 @@ repeat here."""
         for node in walk(frame.body, into_scopes=False):
             if type(node) is cst.If and _guard_test(node.test, flags) and any(
                     type(n) in (cst.Return, cst.Raise) for n in walk(node.body, into_scopes=False)):
+                return True
+        return False
+
+    def _chosen_by_caller(self, sub: subs.Subscription, frame: cst.FunctionDef) -> bool:
+        """Under an `if` whose test reads a parameter (`if not daemon:`, `if verbose:`):
+        whether it runs depends on each call's arguments, which this module may never
+        pass (prefect's non-daemon threads)."""
+        params = frame.params
+        names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+        names.discard("self")
+        names.discard("cls")
+        if not names:
+            return False
+        stack = self.ctx.stack
+        for index in range(sub.frame + 1, len(stack) - 1):
+            node = stack[index]
+            if type(node) is cst.If and any(type(n) is cst.Name and n.value in names for n in walk(node.test)):
                 return True
         return False
 
