@@ -153,10 +153,11 @@ def _portable(d: Diagnostic) -> Diagnostic:
 
 
 def worker_count(items: Sequence[Tuple[str, int]], jobs: Optional[int]) -> int:
-    """Processes for `items` (path, size): as asked, at most one per file; by default
-    one per CPU, but only as many as there is enough work for."""
+    """Processes for `items` (path, size): as asked, but at most one per file and one
+    per CPU (more only cost memory and start-up: `-j 100000` was killed for memory); by
+    default one per CPU, but only as many as there is enough work for."""
     if jobs is not None:
-        return max(1, min(jobs, len(items)))
+        return max(1, min(jobs, len(items), default_jobs()))
     size = sum(size for _path, size in items)
     return max(1, min(default_jobs(), len(items) // MIN_FILES_PER_WORKER, size // MIN_BYTES_PER_WORKER))
 

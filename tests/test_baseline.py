@@ -24,7 +24,8 @@ def test_round_trip(project):
     proc, reported = check(project, "--write-baseline", "leaklint-baseline.json", ".")
     assert proc.returncode == 0, proc.stderr
     assert reported == []
-    assert proc.stderr.decode() == "leaklint: wrote 4 findings to leaklint-baseline.json\n"
+    assert proc.stderr.decode() == (
+        "Recorded 4 findings in leaklint-baseline.json: runs with --baseline leaklint-baseline.json report only new ones.\n")
     data = json.loads((project / "leaklint-baseline.json").read_text())
     assert data["leaklint-baseline"] == 1
     assert [(e["path"], e["code"], e["line"]) for e in data["findings"]] == [
