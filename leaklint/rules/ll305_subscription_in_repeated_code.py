@@ -105,7 +105,7 @@ repeat here."""
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self._calls: Optional[Dict[str, List[Tuple[cst.CSTNode, bool, Optional[cst.ClassDef]]]]] = None
+        self._calls: Optional[Dict[str, List[Tuple[cst.CSTNode, bool, Optional[cst.ClassDef], tuple]]]] = None
         self._module_keys: List[tuple] = []
         self._pending: List[Tuple[tuple, Finding]] = []
 
