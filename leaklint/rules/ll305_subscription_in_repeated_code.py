@@ -11,7 +11,7 @@ import libcst as cst
 from leaklint.analysis import sieve_ll3 as ll3
 from leaklint.analysis import subscribing as subs
 from leaklint.analysis.scopes import Scope, dotted_name, qualified_name
-from leaklint.analysis.walk import SCOPE_NODES, iter_children, walk
+from leaklint.analysis.walk import iter_children, walk
 from leaklint.diagnostics import Applicability, Finding, Fix
 from leaklint.rules.subscription_rule import SubscriptionRule
 from leaklint.sieve import MODULE, Need, terminal
