@@ -346,6 +346,8 @@ def _local_resource(ctx: "FileContext", made: Creation) -> Optional[LocalResourc
     for binding in found[1]:
         if binding.node is holder:
             continue
+        if binding.kind == "except":
+            continue  # `except E as name`: a new variable for the handler (see _follow)
         # `x = None` before a `try:` (and after a close) is the usual companion
         if binding.kind not in ("assign", "annassign") or not _is_none(binding.value):
             return None
@@ -415,7 +417,7 @@ def _follow(ctx: "FileContext", local: LocalResource) -> None:
                     break
                 if kind in _NESTED_SCOPES:
                     captured = True
-        if shadowed:
+        if shadowed or _in_handler_binding(path, local.name):
             continue
         if type(parent) is cst.AssignTarget or (type(parent) is cst.AnnAssign and parent.target is node):
             continue  # the creation itself, or `x = None`
@@ -530,6 +532,16 @@ def reopened(ctx: "FileContext", made: Creation) -> Optional[Tuple[str, cst.CSTN
                 return None
     return None
 
+def _in_handler_binding(path: List[cst.CSTNode], name: str) -> bool:
+    """The mention is `except E as name` itself or inside that handler: there `name` is
+    the exception, a new binding, not the resource."""
+    for ancestor in path:
+        if type(ancestor) is cst.ExceptHandler or type(ancestor) is cst.ExceptStarHandler:
+            bound = ancestor.name
+            if bound is not None and type(bound.name) is cst.Name and bound.name.value == name:
+                return True
+    return False
+
 
 def _in_header(statement: cst.CSTNode, child: cst.CSTNode) -> bool:
     """`child` is the test of an `if`/`while` or the iterable of a `for`."""
@@ -604,18 +616,34 @@ class _Paths:
         # per enclosing `try` with handlers: the states in which its body may raise,
         # which are the states its handlers start in
         self.raised: List[int] = []
+        self.origins: List[Optional[cst.CSTNode]] = []  # per such `try`: the first raise seen open
+        # per `except` handler being run: the code of its `try` body that raised into it
+        # with the resource open (None: the handler started with it closed or unmade)
+        self.handlers: List[Optional[cst.CSTNode]] = []
         self.first: Optional[cst.CSTNode] = None
         self.first_kind = ""
 
     def found(self, node: cst.CSTNode, state: int, kind: str = "raise") -> None:
-        if self.first is None and state & _OPEN:
-            self.first, self.first_kind = node, kind
+        if self.first is not None or not state & _OPEN:
+            return
+        origin = self.handlers[-1] if self.handlers else None
+        if origin is not None:
+            # In a handler the resource is open because its `try` body raised. A call
+            # there is the error path's own code: not what the reader must change. A
+            # `raise` or `return` there lets the first failure skip the release: name that.
+            if kind == "exit":
+                self.first, self.first_kind = origin, ("reraise" if type(node) is cst.Raise else "handler-exit")
+            return
+        self.first, self.first_kind = node, kind
 
     def may_raise(self, node: cst.CSTNode, state: int, kind: str = "raise") -> None:
         """An exception may start here: a handler of an enclosing `try` sees `state`,
         and with no handler the function is left with the resource as it is."""
         if self.raised:
             self.raised[-1] |= state
+            if self.origins[-1] is None and state & _OPEN:
+                # raised from a handler: blame what raised into that handler
+                self.origins[-1] = (self.handlers[-1] if self.handlers else None) or node
         if not self.guard:
             self.found(node, state, kind)
 
@@ -637,7 +665,11 @@ class _Paths:
         return False
 
     def cannot_raise(self, call: cst.Call) -> bool:
-        if terminal_name(call.func) not in _NON_RAISING_NAMES:
+        func = call.func
+        if (type(func) is cst.Attribute and func.attr.value == "fileno" and not call.args
+                and type(func.value) is cst.Name and func.value.value == self.name):
+            return True  # the open resource's own descriptor number (a socket's, a file's)
+        if terminal_name(func) not in _NON_RAISING_NAMES:
             return False
         return qualified_name(call.func, self.scope) in table.NON_RAISING
 
@@ -749,17 +781,22 @@ class _Paths:
 
     def try_(self, node: cst.CSTNode, state: int) -> int:
         caught = bool(node.handlers)
+        origin = None
         if caught:
             self.guard += 1
             self.raised.append(0)
+            self.origins.append(None)
         after_body = self.body(node.body, state)
         raised = 0
         if caught:
             self.guard -= 1
             raised = self.raised.pop()
+            origin = self.origins.pop()
         out = self.body(node.orelse.body if node.orelse else None, after_body)
         for handler in node.handlers:
+            self.handlers.append(origin if raised & _OPEN else None)
             out |= self.body(handler.body, raised)
+            self.handlers.pop()
         if node.finalbody is not None:
             out = self.body(node.finalbody.body, out) if out else 0
         return out

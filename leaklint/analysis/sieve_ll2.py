@@ -174,6 +174,8 @@ def escapes(index: "AstFile", function: ast.AST, name: str) -> bool:
             up = index.parent(up)
         if up is not function or not in_body(index, mention, function):
             continue
+        if _in_handler_named(index, mention, name, function):
+            continue  # `except E as name`: the exception, not the resource
         kind = type(parent)
         if kind is ast.Return or kind is ast.Assign or kind is ast.AnnAssign:
             if parent.value is mention:  # type: ignore[union-attr]
@@ -207,6 +209,14 @@ def rebound(index: "AstFile", function: ast.AST, name: str) -> bool:
             if up is function:
                 stores += 1
     return stores > 1
+
+def _in_handler_named(index: "AstFile", node: ast.AST, name: str, function: ast.AST) -> bool:
+    for up in index.ancestors(node):
+        if up is function:
+            return False
+        if type(up) is ast.ExceptHandler and up.name == name:  # type: ignore[attr-defined]
+            return True
+    return False
 
 
 def _handed_over(call: Optional[ast.AST]) -> bool:
