@@ -20,6 +20,9 @@ _VARIABLE = {"zipfile.ZipFile": "zf", "tarfile.open": "tf", "tarfile.TarFile.ope
 _VALUE_HOLDERS = (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr)
 
 
+_OPENER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in table.FILE_OPENERS)
+
+
 class InlineResourceDiscarded(ResourceRule):
     code = "LL204"
     name = "inline-resource-discarded"
@@ -35,6 +38,9 @@ cycle even the file stays open. One per call adds up.
 Reported when a resource call is the receiver of a method or attribute other than its
 own release (`Popen(cmd).wait()` and `open(p).close()` are fine), or is passed
 directly to a function known to only borrow it (`json.load`, `pickle.load`, `print`).
+A file opener called as a statement on its own (`open(path, "a")`, a "touch") opens a
+file and drops it at once: reported too (as pylint's consider-using-with does); other
+resources as statements (`subprocess.Popen(cmd)` started to run on its own) are not.
 
 The fix is safe for one-liners whose method returns plain data (`read()`,
 `readlines()`, `write()`, `namelist()`, `extractall()`...): the statement is wrapped in
@@ -68,6 +74,10 @@ open, and one long-lived instance is usually what is wanted."""
                 if holder.value is expr and not member.startswith("__") and member not in table.METHOD_RESOURCES:
                     yield Need(call, UNIT)
                 continue
+            if type(holder) is ast.Expr:
+                if terminal(call.func) in _OPENER_NAMES or terminal(call.func) in index.aliases:
+                    yield Need(call, UNIT)  # `open(p)` as a statement
+                continue
             if type(holder) is ast.keyword:
                 if holder.arg is None:
                     continue  # `f(**open(p))`
@@ -98,6 +108,15 @@ open, and one long-lived instance is usually what is wanted."""
                 return
             how = f"`{self.ctx.module.code_for_node(user.func)}()`"  # type: ignore[union-attr]
             value, method = user, "" if user.args[0] is holder else None  # type: ignore[union-attr]
+        elif type(holder) is cst.Expr and made.expr is made.call and made.spec.callable in table.FILE_OPENERS:
+            self.report(
+                node,
+                f"{made.label} as a statement opens a file and drops it at once: nothing closes it "
+                f"({made.release_text()}), so it stays open until garbage collection — use "
+                "`with` (or `pathlib.Path.touch()` to create a file)",
+                Fix(Applicability.SUGGESTED, "Open it in a `with` block around the code that uses it"),
+            )
+            return
         else:
             return
         self.report(
