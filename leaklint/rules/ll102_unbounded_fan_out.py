@@ -358,7 +358,9 @@ knows) are LL104's, off by default: the strict reading."""
         io = io_reached(ctx, work, element) if size is not None or self.strict else None
         if io is GUARDED:
             return  # a function on the way to the I/O holds a semaphore: bounded there
-        if (size is not None and io is not None) == self.strict:
+        # LL104 keeps what LL102 leaves (visit_Call has already dropped what LL102 reports),
+        # including a size from outside with I/O over a population LL102 reads as fixed
+        if not self.strict and (size is None or io is None):
             return
         if self._dry:
             self._would_report = True
@@ -379,8 +381,11 @@ knows) are LL104's, off by default: the strict reading."""
             why = "where its size comes from and whether the work reaches I/O cannot be told"
         elif size is None:
             why = f"its size is not shown to come from outside the program; each item opens {article(io.kind)}"
-        else:
+        elif io is None:
             why = f"the work reaches no known network, file or process API; the size comes from {size}"
+        else:
+            why = (f"each item opens {article(io.kind)} and the size comes from {size}, but its items "
+                   "look like a population the program holds (nodes, workers, plugins, handlers...)")
         self.report(
             node,
             f"{label} {verb} one task per item of `{items}`, all at once, with no semaphore or limit "
