@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple, Union
 
 from leaklint import __version__, fingerprint
 from leaklint.diagnostics import Diagnostic
@@ -19,6 +19,13 @@ from leaklint.discovery import project_relative
 
 FORMAT = 1
 Key = Tuple[str, str, str]
+# the project root paths are relative to: one for the run, or each file's own (the
+# folder of the config that file was linted with)
+Root = Union[Path, Callable[[str], Path]]
+
+
+def _relative(path: str, root: Root) -> str:
+    return project_relative(path, root(path) if callable(root) else root)
 
 
 class BaselineError(Exception):
@@ -29,9 +36,9 @@ def _key(code: str, path: str, print_: str) -> Key:
     return code, path, fingerprint.split(print_)[0]
 
 
-def entries(diagnostics: List[Diagnostic], root: Path) -> List[Dict[str, Any]]:
+def entries(diagnostics: List[Diagnostic], root: Root) -> List[Dict[str, Any]]:
     out = [
-        {"code": d.code, "path": project_relative(d.path, root), "fingerprint": d.fingerprint,
+        {"code": d.code, "path": _relative(d.path, root), "fingerprint": d.fingerprint,
          "line": d.line, "message": d.message}
         for d in diagnostics
     ]
@@ -39,7 +46,7 @@ def entries(diagnostics: List[Diagnostic], root: Path) -> List[Dict[str, Any]]:
     return out
 
 
-def write(path: str, diagnostics: List[Diagnostic], root: Path) -> int:
+def write(path: str, diagnostics: List[Diagnostic], root: Root) -> int:
     """Record `diagnostics` in `path`; returns how many."""
     data = {"leaklint-baseline": FORMAT, "leaklint-version": __version__, "findings": entries(diagnostics, root)}
     try:
@@ -78,12 +85,12 @@ def load(path: str) -> Counter:
     return known
 
 
-def new_findings(diagnostics: List[Diagnostic], known: Counter, root: Path) -> List[Diagnostic]:
+def new_findings(diagnostics: List[Diagnostic], known: Counter, root: Root) -> List[Diagnostic]:
     """The diagnostics the baseline does not account for, in their order."""
     remaining = Counter(known)
     out = []
     for d in diagnostics:
-        key = _key(d.code, project_relative(d.path, root), d.fingerprint)
+        key = _key(d.code, _relative(d.path, root), d.fingerprint)
         if remaining[key] > 0:
             remaining[key] -= 1
         else:

@@ -46,9 +46,18 @@ def _positive_int(value: Any) -> int:
 
 
 def _str_list(value: Any) -> List[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, list):
         raise ValueError(f"expected a list of strings, got {_type_name(value)}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValueError(f"expected a list of strings, got {_type_name(item)} at index {index} ({item!r})")
     return list(value)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_type_name(value)}")
+    return value
 
 
 def _code_list(value: Any) -> List[str]:
@@ -70,6 +79,9 @@ def _check_glob(pattern: str) -> None:
         raise ValueError("empty glob pattern")
     if pattern.count("[") != pattern.count("]"):
         raise ValueError(f"glob {pattern!r} has an unclosed '['")
+
+
+check_glob = _check_glob  # for the command line's globs
 
 
 def _per_file_ignores(value: Any) -> Dict[str, List[str]]:
@@ -189,6 +201,8 @@ KEYS: Tuple[Key, ...] = (
     Key("subscriptions", _subscriptions, {}, "Table: callable = { channel-arg }. Teaches LL3 your own subscription APIs."),
     Key("buffers", _buffers, {}, "Table: callable = { param, position, unbounded, max }. Teaches LL4 your own buffers."),
     Key("thresholds", _thresholds, {}, "Table: setting = max. Moves LL403's \"too large\" line for a built-in buffer setting (names on the LL403 page)."),
+    Key("respect-gitignore", _bool, True, "Skip the files and folders that `.gitignore` and `.ignore` files ignore when walking folders (`--no-respect-gitignore` on the command line)."),
+    Key("peer-noqa", _bool, True, "A `# noqa` naming a peer linter's code for the same check (ruff's `RUF006` for LL205, ...) silences the LL code too; see the table below."),
 )
 KEYS_BY_NAME = {k.name: k for k in KEYS}
 
@@ -214,6 +228,51 @@ def expand_codes(prefixes: Iterable[str]) -> FrozenSet[str]:
     return frozenset(out)
 
 
+# The keys whose value a fix writes into the code, and so must not be what the rules
+# themselves call unbounded (`huge-threshold`): else --fix would write a new finding.
+FIX_VALUES = ("default-limit", "default-queue-size", "default-cache-size")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One layer of rule selection (the configuration's, then the command line's), as
+    ruff chains them: a layer with `select` starts again from it, dropping the earlier
+    layers' choices; a layer without only adds (`extend_select`) and removes (`ignore`)."""
+
+    select: Optional[Tuple[str, ...]] = None
+    extend_select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+
+
+def _resolve(layers: Sequence[Selection], defaults: FrozenSet[str], always: FrozenSet[str] = frozenset()) -> FrozenSet[str]:
+    """The codes the layers enable, starting from `defaults`. Within a layer the more
+    specific prefix wins (`select LL2` with `ignore LL205` keeps LL201; `ignore LL2`
+    with `select LL205` keeps LL205), and `ignore` wins between equals, as in ruff.
+    `always`: codes every `select` counts as selected (LL001, which is reported
+    whatever is selected unless ignored)."""
+    enabled = set(defaults)
+    for layer in layers:
+        updates: Dict[str, bool] = {}
+        chosen = [*(layer.select or ()), *layer.extend_select]
+        for length in sorted({len(c) for c in (*chosen, *layer.ignore)}):
+            for prefix in chosen:
+                if len(prefix) == length:
+                    updates.update(dict.fromkeys(expand_codes((prefix,)), True))
+            for prefix in layer.ignore:
+                if len(prefix) == length:
+                    updates.update(dict.fromkeys(expand_codes((prefix,)), False))
+        if layer.select is not None:
+            enabled = set(always)
+            for code in always:  # as the least specific selection of all
+                updates.setdefault(code, True)
+        for code, on in updates.items():
+            if on:
+                enabled.add(code)
+            else:
+                enabled.discard(code)
+    return frozenset(enabled)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The effective configuration of one run."""
@@ -233,23 +292,34 @@ class Settings:
     subscriptions: Tuple[Tuple[str, Any], ...] = ()
     buffers: Tuple[Tuple[str, Any], ...] = ()
     thresholds: Tuple[Tuple[str, int], ...] = ()
+    peer_noqa: bool = True
+    # the command line's --select/--extend-select/--ignore, applied after the config's
+    cli_selection: Optional[Selection] = None
+    respect_gitignore: bool = field(default=True, compare=False)  # which files, not their results
     config_path: Optional[Path] = field(default=None, compare=False)
     root: Path = field(default_factory=Path.cwd, compare=False)
 
+    def _layers(self) -> Tuple[Selection, ...]:
+        config = Selection(self.select, self.extend_select, self.ignore)
+        return (config,) if self.cli_selection is None else (config, self.cli_selection)
+
     def enabled_codes(self) -> FrozenSet[str]:
-        key = (self.select, self.extend_select, self.ignore)
+        key = (self.select, self.extend_select, self.ignore, self.cli_selection)
         found = _enabled_cache.get(key)  # asked for every file: 0.2 ms each to expand
         if found is None:
             from leaklint.rules.codes import default_codes
 
-            if self.select is None:
-                base = set(default_codes())
-            else:
-                base = set(expand_codes(self.select))
-            base |= expand_codes(self.extend_select)
-            base -= expand_codes(self.ignore)
-            found = _enabled_cache[key] = frozenset(base)
+            found = _enabled_cache[key] = _resolve(self._layers(), default_codes())
         return found
+
+    def reports_parse_errors(self) -> bool:
+        """LL001 is reported whatever is selected, unless an `ignore` turns it off."""
+        key = ("LL001", self.select, self.extend_select, self.ignore, self.cli_selection)
+        found = _enabled_cache.get(key)
+        if found is None:
+            always = frozenset({"LL001"})
+            found = _enabled_cache[key] = _resolve(self._layers(), always, always)
+        return "LL001" in found
 
     def with_overrides(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -340,26 +410,106 @@ def settings_from_table(table: Any, path: Optional[Path] = None, root: Optional[
         else:
             kwargs[attr] = value
     base_root = root or (path.parent if path else Path.cwd())
-    return Settings(config_path=path, root=base_root, **kwargs)
+    settings = Settings(config_path=path, root=base_root, **kwargs)
+    check_fix_values(settings, path, set(values))
+    return settings
+
+
+def check_fix_values(settings: Settings, path: Optional[Path] = None, given: Iterable[str] = FIX_VALUES) -> None:
+    """Refuse a fix value the rules would call unbounded: `--fix` would write a new
+    finding in place of the old one and never settle. `given`: the keys the
+    configuration set (the error names the one to change)."""
+    given = set(given)
+    for key in FIX_VALUES:
+        value = getattr(settings, key.replace("-", "_"))
+        if value >= settings.huge_threshold:
+            blamed = key if key in given or "huge-threshold" not in given else "huge-threshold"
+            raise ConfigError(
+                path, blamed,
+                f"{key} = {value} is at or above huge-threshold = {settings.huge_threshold}: the fix would write "
+                f"a value leaklint itself reports as unbounded, and --fix would never settle; set {key} below "
+                f"huge-threshold (or raise huge-threshold)",
+            )
 
 
 def load_settings(config: Optional[os.PathLike] = None, start: Optional[Path] = None) -> Settings:
     """Settings from `config` (a pyproject.toml or a leaklint TOML file), else from the
     nearest pyproject.toml with [tool.leaklint] upward of `start`; defaults if none."""
     if config is not None:
-        path = Path(config)
-        if not path.is_file():
-            raise ConfigError(path, None, "config file not found")
-        data = _read_toml(path)
-        if path.name == "pyproject.toml":
-            tool = data.get("tool", {})
-            table = tool.get("leaklint", {}) if isinstance(tool, dict) else {}
-        else:  # a standalone file: either [tool.leaklint] or top-level keys
-            tool = data.get("tool")
-            table = tool.get("leaklint", {}) if isinstance(tool, dict) else data
-        return settings_from_table(table, path)
+        return _load_file(Path(config))
     start = (start or Path.cwd()).resolve()
     found = find_config(start)
     if found is None:
         return Settings(root=start)
-    return settings_from_table(_read_toml(found)["tool"]["leaklint"], found)
+    return _load_file(found)
+
+
+def _load_file(path: Path) -> Settings:
+    if not path.is_file():
+        raise ConfigError(path, None, "config file not found")
+    data = _read_toml(path)
+    if path.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        table = tool.get("leaklint", {}) if isinstance(tool, dict) else {}
+    else:  # a standalone file: either [tool.leaklint] or top-level keys
+        tool = data.get("tool")
+        table = tool.get("leaklint", {}) if isinstance(tool, dict) else data
+    return settings_from_table(table, path)
+
+
+class ConfigFinder:
+    """The settings of each linted path, as ruff finds them: with `--config`, that file
+    for every path; else the nearest pyproject.toml with a [tool.leaklint] table upward
+    of the path itself (a file's folder, or the folder); else the one found upward of
+    the current folder; else the defaults, rooted in the current folder. Each file is
+    read once."""
+
+    def __init__(self, config: Optional[os.PathLike] = None, cwd: Optional[Path] = None) -> None:
+        self.config = Path(config) if config is not None else None
+        self.cwd = (cwd or Path.cwd()).resolve()
+        self._files: Dict[Optional[Path], Settings] = {}
+        self._folders: Dict[Path, Optional[Path]] = {}
+        self._fallback: Optional[Settings] = None
+
+    def fallback(self) -> Settings:
+        """The settings of the current folder (and of a path with no config of its own)."""
+        if self._fallback is None:
+            found = self.config if self.config is not None else self._find(self.cwd)
+            self._fallback = self._load(found) if found is not None else Settings(root=self.cwd)
+        return self._fallback
+
+    def for_path(self, path: str) -> Settings:
+        if self.config is not None:
+            return self.fallback()
+        absolute = Path(os.path.abspath(path))
+        folder = absolute if absolute.is_dir() else absolute.parent
+        found = self._find(folder)
+        return self._load(found) if found is not None else self.fallback()
+
+    def _find(self, folder: Path) -> Optional[Path]:
+        """find_config, remembering every folder on the way up (a walk asks for each)."""
+        found = self._folders.get(folder, False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        climbed = []
+        result: Optional[Path] = None
+        for current in (folder, *folder.parents):
+            known = self._folders.get(current, False)
+            if known is not False:
+                result = known  # type: ignore[assignment]
+                break
+            climbed.append(current)
+            candidate = current / "pyproject.toml"
+            if candidate.is_file():
+                data = _read_toml(candidate)
+                if isinstance(data.get("tool"), dict) and "leaklint" in data["tool"]:
+                    result = candidate
+                    break
+        for current in climbed:
+            self._folders[current] = result
+        return result
+
+    def _load(self, path: Path) -> Settings:
+        if path not in self._files:
+            self._files[path] = _load_file(path)
+        return self._files[path]

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
 from leaklint import sieve
-from leaklint.config import Settings, expand_codes
+from leaklint.config import Settings
 from leaklint.diagnostics import Diagnostic, Finding
-from leaklint.project import ModuleView, ProjectIndex, local_view, summarize_text, summary_of
+from leaklint.noqa import LineNoqa, file_noqa_codes  # file_noqa_codes: notebook.py imports it from here
+from leaklint.project import ModuleView, ProjectIndex, local_view, summarize_text, summarize_tree, summary_of
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -25,15 +26,6 @@ if TYPE_CHECKING:
 # cache, or whose files no rule can match, never pays for them.
 
 PARSE_ERROR = "LL001"
-
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
-_FILE_NOQA = re.compile(
-    r"^[ \t]*#[ \t]*leaklint[ \t]*:[ \t]*noqa(?::[ \t]*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-_MENTIONS_LEAKLINT = re.compile("leaklint", re.IGNORECASE)
-_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
-
 
 
 @dataclass
@@ -203,32 +195,6 @@ def trie_regex(words: Iterable[str]) -> str:
     return build(root)
 
 
-def file_noqa_codes(text: str) -> Optional[frozenset]:
-    """Codes a file-level `# leaklint: noqa[: codes]` silences; an empty set means all.
-    None when there is no such comment."""
-    if "leaklint" not in text and _MENTIONS_LEAKLINT.search(text) is None:
-        return None
-    found = None
-    for match in _FILE_NOQA.finditer(text):
-        codes = match.group("codes")
-        if codes is None:
-            return frozenset()
-        found = (found or frozenset()) | frozenset(c.upper() for c in _CODE.findall(codes))
-    return found
-
-
-def _line_noqa(line: str, code: str) -> bool:
-    if "noqa" not in line.lower():
-        return False
-    for match in _NOQA.finditer(line):
-        codes = match.group("codes")
-        if codes is None:
-            return True
-        if any(code.startswith(c.upper()) for c in _CODE.findall(codes)):
-            return True
-    return False
-
-
 def _suppressed(code: str, file_codes: Optional[frozenset]) -> bool:
     if file_codes is None:
         return False
@@ -265,15 +231,16 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         line = text.count("\n", 0, text.index("\x00")) + 1
         _parse_error(result, source, settings, line, 1, "source contains a NUL byte", file_codes)
         return result
-    # Files that hold none of the selected rules' trigger words are never parsed, so a
-    # syntax error in them is not reported either (issue 9: parse only what can match).
+    # Files that hold none of the selected rules' trigger words need no libcst; CPython's
+    # parse (the cheapest syntax check there is) still reports their syntax errors.
     if rules:
         pattern = trigger_pattern(rules, settings)
         if pattern is not None and pattern.search(text) is None and not _names_project_facts(text, project):
-            if want_summary and not source.is_notebook:
-                result.summary = summarize_text(text, source.path, settings)
+            _syntax_check(result, source, settings, cpython_parsed, file_codes,
+                          want_summary and not source.is_notebook)
             return result
-    elif PARSE_ERROR not in enabled:  # LL001 alone selected: a syntax check of every file
+    else:  # LL001 alone (or nothing) selected: a syntax check of every file
+        _syntax_check(result, source, settings, cpython_parsed, file_codes)
         return result
     # CPython's parser first: it is ~10x cheaper than libcst and guards it. libcst's
     # native parser can overflow the C stack on nesting CPython refuses (a segfault, not
@@ -352,7 +319,8 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         _walk(module, ctx, _Dispatch(instances))
         if not ctx.findings:
             return result
-        result.diagnostics = _to_diagnostics(ctx.findings, source, module, enabled, file_codes, starts, line_map)
+        result.diagnostics = _to_diagnostics(ctx.findings, source, module, enabled, file_codes, starts, line_map,
+                                             settings.peer_noqa)
     except RecursionError:  # libcst's codegen recurses; CPython-legal nesting can exceed it
         result.diagnostics = []
         _parse_error(result, source, settings, 1, 1, "too deeply nested to analyse", file_codes)
@@ -379,6 +347,22 @@ def _names_project_facts(text: str, project: Union[ModuleView, ProjectIndex, Non
     index = project if isinstance(project, ProjectIndex) else project.index
     pattern = index.trigger_pattern()
     return pattern is not None and pattern.search(text) is not None
+
+
+def _syntax_check(result: FileResult, source: SourceFile, settings: Settings, cpython_parsed: bool,
+                  file_codes: Optional[frozenset], want_summary: bool = False) -> None:
+    """LL001 for a file no rule needs to parse (flake8 has parsed it already); and, when
+    asked, its project-index summary from the same parse."""
+    check = not cpython_parsed and settings.reports_parse_errors() and not _suppressed(PARSE_ERROR, file_codes)
+    if not check and not want_summary:
+        return
+    tree, error = _cpython_parse(source.text)
+    if error is not None:
+        if check:
+            _report_syntax_error(result, source, settings, error, file_codes)
+        return
+    if want_summary and tree is not None:
+        result.summary = summarize_tree(tree, source.text, source.path, settings)
 
 
 # CPython's own limits on nesting: a file it refuses for these is never given to libcst
@@ -410,7 +394,7 @@ def _first_line(message: str) -> str:
 def _parse_error(result: FileResult, source: SourceFile, settings: Settings, line: int, column: int,
                  message: str, file_codes: Optional[frozenset]) -> None:
     # reported whatever is selected (as ruff's syntax errors), unless explicitly ignored
-    if PARSE_ERROR in expand_codes(settings.ignore) or _suppressed(PARSE_ERROR, file_codes):
+    if not settings.reports_parse_errors() or _suppressed(PARSE_ERROR, file_codes):
         return
     from leaklint.rules import rules_by_code
 
@@ -426,7 +410,8 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
 
 def _to_diagnostics(findings: List[Finding], source: SourceFile, module: "cst.Module",
                     enabled: frozenset, file_codes: Optional[frozenset],
-                    starts: Optional[list] = None, line_map: Optional[List[int]] = None) -> List[Diagnostic]:
+                    starts: Optional[list] = None, line_map: Optional[List[int]] = None,
+                    peer_noqa: bool = True) -> List[Diagnostic]:
     from leaklint.analysis.deep import run_deep
     from leaklint.analysis.positions import compute_positions, positions_in_statements
     from leaklint.rules import rules_by_code
@@ -444,11 +429,12 @@ def _to_diagnostics(findings: List[Finding], source: SourceFile, module: "cst.Mo
     names = {code: rule.name for code, rule in rules_by_code().items()}
     seen = set()
     out: List[Diagnostic] = []
+    noqa = LineNoqa(source.text, lines, peer=peer_noqa)
     for finding in findings:
         if finding.code not in enabled or _suppressed(finding.code, file_codes):
             continue
         (line, col), (end_line, end_col) = positions.get(finding.node, ((1, 0), (1, 0)))
-        if 0 < line <= len(lines) and _line_noqa(lines[line - 1], finding.code):
+        if noqa.suppresses(line, finding.code, finding.node, finding.member):
             continue
         key = (finding.code, line, col, end_line, end_col, finding.message)
         if key in seen:  # two rules' walks may meet the same node; report a leak once

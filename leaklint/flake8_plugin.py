@@ -14,7 +14,7 @@ import ast
 from typing import Any, Iterator, Optional, Tuple
 
 from leaklint import __version__
-from leaklint.config import ConfigError, Settings, load_settings
+from leaklint.config import ConfigError, Settings, check_fix_values, load_settings
 from leaklint.engine import PARSE_ERROR, SourceFile, lint_text
 from leaklint.rules import all_rules
 
@@ -57,20 +57,34 @@ class Plugin:
         try:
             settings = load_settings(getattr(options, "leaklint_config", None))
         except ConfigError as exc:
-            from flake8.exceptions import ExecutionFailed
+            from flake8.exceptions import ExecutionError
 
-            raise ExecutionFailed(f"leaklint: {exc}") from None
+            raise ExecutionError(f"leaklint: {exc}") from None
         changes = {}
         for flag, attr, _help in _OPTIONS:
             value = getattr(options, flag.lstrip("-").replace("-", "_"), None)
             if value is not None:
                 if value <= 0:
-                    from flake8.exceptions import ExecutionFailed
+                    from flake8.exceptions import ExecutionError
 
-                    raise ExecutionFailed(f"leaklint: {flag} must be a positive integer, got {value}")
+                    raise ExecutionError(f"leaklint: {flag} must be a positive integer, got {value}")
                 changes[attr] = value
-        # flake8 filters codes itself, so every rule runs here
-        cls._settings = settings.with_overrides(select=("LL",), ignore=(), extend_select=(), **changes)
+        # flake8 filters codes itself, so every default rule runs here. A default-off rule
+        # runs only when named more precisely than the plugin's own prefix: flake8 lets an
+        # explicit `--extend-select LL` beat the default ignore, which would turn on LL404
+        # for everyone who adds leaklint to a restricted `select`
+        named = [str(c).strip().upper() for c in [*(getattr(options, "select", None) or ()),
+                                                  *(getattr(options, "extend_select", None) or ())]]
+        off = tuple(rule.code for rule in all_rules()
+                    if not rule.default and not any(len(n) > 2 and rule.code.startswith(n) for n in named))
+        settings = settings.with_overrides(select=("LL",), ignore=off, extend_select=(), **changes)
+        try:  # a fix value the rules call unbounded, now that the options are applied
+            check_fix_values(settings, settings.config_path, {attr.replace("_", "-") for attr in changes})
+        except ConfigError as exc:
+            from flake8.exceptions import ExecutionError
+
+            raise ExecutionError(f"leaklint: --leaklint-{exc.key}: {exc.reason}") from None
+        cls._settings = settings
 
     @classmethod
     def _project(cls, settings: Settings) -> Optional[Any]:

@@ -24,7 +24,8 @@ def test_round_trip(project):
     proc, reported = check(project, "--write-baseline", "leaklint-baseline.json", ".")
     assert proc.returncode == 0, proc.stderr
     assert reported == []
-    assert proc.stderr.decode() == "leaklint: wrote 4 findings to leaklint-baseline.json\n"
+    assert proc.stderr.decode() == (
+        "Recorded 4 findings in leaklint-baseline.json: runs with --baseline leaklint-baseline.json report only new ones.\n")
     data = json.loads((project / "leaklint-baseline.json").read_text())
     assert data["leaklint-baseline"] == 1
     assert [(e["path"], e["code"], e["line"]) for e in data["findings"]] == [
@@ -78,7 +79,7 @@ def test_paths_are_matched_from_the_project_root(project):
 def test_baseline_and_text_report(project):
     check(project, "--write-baseline", "base.json", ".")
     (project / "src" / "a.py").write_text(LEAKY + "extra = asyncio.Semaphore(sys.maxsize)\n")
-    proc = run_cli("check", "--baseline", "base.json", ".", cwd=project)
+    proc = run_cli("check", "--output-format", "concise", "--baseline", "base.json", ".", cwd=project)
     out = proc.stdout.decode().splitlines()
     assert out[0].startswith("src/a.py:8:27: LL101 ")
     assert out[1] == "Found 1 finding."

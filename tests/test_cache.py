@@ -75,7 +75,7 @@ def test_an_edit_misses_the_cache(project, monkeypatch):
 def test_a_config_change_misses_the_cache(project, monkeypatch):
     spy = Spy(monkeypatch)
     before = spy.run()
-    (project / "pyproject.toml").write_text("[tool.leaklint]\nhuge-threshold = 1000\n")
+    (project / "pyproject.toml").write_text("[tool.leaklint]\nhuge-threshold = 2000\n")
     after = spy.run()
     assert len(spy.linted) == 13
     assert len(after) == len(before) + 8  # Semaphore(5000) is now no limit, in 8 files
@@ -158,7 +158,8 @@ def test_jobs_2_really_uses_two_processes(project, monkeypatch):
     assert all(d.node is None for r in parallel for d in r.diagnostics)
 
 
-def test_default_jobs_stay_in_one_process_for_a_few_small_files(project):
+def test_default_jobs_stay_in_one_process_for_a_few_small_files(project, monkeypatch):
+    monkeypatch.setattr(api, "default_jobs", lambda: 4)
     items = [(f"f{i}.py", len(b"x = 1\n")) for i in range(40)]
     assert api.worker_count(items, None) == 1
     assert api.worker_count(items, 3) == 3

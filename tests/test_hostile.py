@@ -114,3 +114,33 @@ def test_run_goes_on_after_bad_files(tmp_path):
     data = json.loads(proc.stdout)
     assert [(d["path"], d["code"]) for d in data] == [("a_bad.py", "LL001"), ("b_broken.py", "LL001"), ("c_good.py", "LL205")]
     assert proc.stderr == b""
+
+
+def test_syntax_error_without_trigger_words_is_ll001_in_the_cli_and_e999_in_flake8(tmp_path):
+    # issue 18: such files were never parsed, so their syntax errors passed silently
+    from helpers import run_flake8
+
+    (tmp_path / "bad.py").write_text("import asyncio\nif True\n    pass\n")
+    proc = run_cli("check", "--no-cache", "--format", "json", "bad.py", cwd=tmp_path)
+    assert [(d["code"], d["line"]) for d in json.loads(proc.stdout)] == [("LL001", 2)]
+    proc = run_flake8("--extend-select", "LL", "bad.py", cwd=tmp_path)
+    out = proc.stdout.decode()
+    assert "E999" in out and "LL001" not in out
+
+
+def test_huge_jobs_on_many_files(tmp_path):
+    for i in range(40):
+        (tmp_path / f"m{i}.py").write_text("import asyncio\n\nasync def f():\n    asyncio.create_task(f())\n")
+    proc = run_cli("check", "--no-cache", "-q", "-j", "100000", ".", cwd=tmp_path)
+    assert proc.returncode == 1 and proc.stdout.decode().count("LL205") == 40
+
+
+def test_odd_ignore_files_never_fail_the_run(tmp_path):
+    (tmp_path / ".gitignore").write_bytes(b"!\n\\\n[\n\xff\xfe\x00\n*_pb2.py\n")
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / ".ignore")  # opening it would block forever
+    (tmp_path / "a.py").write_text("import asyncio\n\nasync def f():\n    asyncio.create_task(f())\n")
+    (tmp_path / "x_pb2.py").write_text("import asyncio\n\nasync def f():\n    asyncio.create_task(f())\n")
+    proc = run_cli("check", "--no-cache", "--format", "json", ".", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert [d["path"] for d in json.loads(proc.stdout)] == ["a.py"]

@@ -364,4 +364,4 @@ def test_ll206_advice_fits_what_is_kept():
     found = {d.line: d.message for d in lint_source(source, "s.py", Settings()).diagnostics if d.code == "LL206"}
     assert set(found) == {9, 12}
     assert "add_done_callback" not in found[9] and "remove the handle when its callback runs" in found[9]
-    assert "add_done_callback(tasks.discard)" in found[12]
+    assert "add_done_callback(self.tasks.discard)" in found[12]

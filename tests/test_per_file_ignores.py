@@ -79,7 +79,8 @@ def test_path_matches_outside_the_root(tmp_path):
 def test_statistics_count_per_code_after_ignores(project):
     (project / "pyproject.toml").write_text("[tool.leaklint.per-file-ignores]\n'tests' = ['LL2']\n")
     proc = run_cli("check", "--statistics", "-q", "--format", "json", ".", cwd=project)
-    assert proc.stderr.decode().splitlines() == ["8  LL101  unbounded-concurrency-limit", "6  LL205  dangling-task"]
+    assert [(r["count"], r["code"], r["name"]) for r in json.loads(proc.stdout)] == [
+        (8, "LL101", "unbounded-concurrency-limit"), (6, "LL205", "dangling-task")]
 
 
 # --- the same notions in flake8 (its own options apply to LL codes) ------------------

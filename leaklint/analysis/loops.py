@@ -93,3 +93,80 @@ def varies_with(loop: Loop, expr: cst.CSTNode) -> bool:
         if isinstance(node, (cst.Call, cst.Await, cst.Yield)):
             return True
     return False
+
+
+_NESTED = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_BLOCKS = (cst.IndentedBlock, cst.SimpleStatementSuite, cst.SimpleStatementLine)
+
+
+def ends_after(stack: Sequence[cst.CSTNode], loop: Loop) -> bool:
+    """Whether `loop` is left (`break`, `return`) on the success path of the node on top
+    of `stack`: later in its block or in an enclosing block inside the loop, or in the
+    `else:` of a `try` whose body holds it (`while True: try: connect() except OSError:
+    sleep() else: break`). The exit may be conditional (`if await ready(): return`)."""
+    try:
+        start = next(i for i in range(len(stack) - 1, -1, -1) if stack[i] is loop)
+    except StopIteration:
+        return False
+    for index in range(len(stack) - 2, start, -1):
+        node, child = stack[index], stack[index + 1]
+        if isinstance(node, _BLOCKS):
+            body = node.body
+            try:
+                position = next(i for i, item in enumerate(body) if item is child)
+            except StopIteration:
+                continue
+            if any(_leaves(item) for item in body[position + 1:]):
+                return True
+        elif isinstance(node, (cst.Try, cst.TryStar)) and child is node.body and node.orelse is not None:
+            if _leaves(node.orelse):
+                return True
+    return False
+
+
+def _leaves(node: cst.CSTNode) -> bool:
+    """A `return`, or a `break` of the loop being judged, in `node` (nested loops' own
+    breaks and nested definitions excluded)."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        kind = type(current)
+        if kind is cst.Return or kind is cst.Break:
+            return True
+        if isinstance(current, _NESTED):
+            continue
+        if kind is cst.For or kind is cst.While:  # its breaks are its own
+            if any(type(n) is cst.Return for n in walk(current, into_scopes=False)):
+                return True
+            continue
+        todo.extend(current.children)
+    return False
+
+
+def bound_in(loop: Loop) -> Set[str]:
+    """Names the loop binds on each pass: its target and the plain names its body
+    assigns (`msg = await q.get()`, `a, b = ...`), not the `self` of `self.x = ...`."""
+    names = target_names(loop)
+    body = getattr(loop, "body", None)
+    if body is None:
+        return names
+    for node in walk(body, into_scopes=False):
+        if isinstance(node, cst.AssignTarget):
+            targets = [node.target]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor)):
+            targets = [node.target]
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            targets = [node.asname.name]
+        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+            targets = [node.name.name]
+        else:
+            continue
+        while targets:
+            target = targets.pop()
+            if isinstance(target, cst.Name):
+                names.add(target.value)
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                targets.extend(e.value for e in target.elements)
+            elif isinstance(target, cst.StarredElement):
+                targets.append(target.value)
+    return names

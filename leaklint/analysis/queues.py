@@ -84,3 +84,55 @@ def pauses_reading(source: str) -> bool:
     """Whether the file pauses a transport by hand (`transport.pause_reading()`): its
     protocols' buffers are flow-controlled however they are declared."""
     return any(f".{name}(" in source for name in FLOW_CONTROL_CALLS)
+
+
+# --- queues that logging's queue handlers own -------------------------------------------
+
+# The logging cookbook's `QueueHandler(queue.Queue(-1))`: QueueHandler.enqueue calls
+# `put_nowait`, so a bound would make a burst of records raise (and be dropped through
+# handleError) instead of waiting. Unbounded is the documented, intended form.
+LOGGING_QUEUE_USERS = frozenset({"logging.handlers.QueueHandler", "logging.handlers.QueueListener"})
+_LOGGING_LAST = frozenset(last_component(name) for name in LOGGING_QUEUE_USERS)
+
+
+def logging_queue_classes(ctx: "FileContext") -> frozenset:
+    """Names of the classes this module derives from QueueHandler or QueueListener."""
+    if not any(word in ctx.source for word in _LOGGING_LAST):
+        return frozenset()
+    names = set()
+    for node in walk(ctx.module):
+        if type(node) is cst.ClassDef and any(
+            terminal_name(base.value) in _LOGGING_LAST and qualified_name(base.value, ctx.scope) in LOGGING_QUEUE_USERS
+            for base in node.bases
+        ):
+            names.add(node.name.value)
+    return frozenset(names)
+
+
+def _logging_user(ctx: "FileContext", call: cst.Call, subclasses: frozenset) -> bool:
+    label = terminal_name(call.func)
+    if label in subclasses:
+        return True
+    if label not in _LOGGING_LAST and label not in ctx.alias_names:
+        return False
+    return qualified_name(call.func, ctx.scope) in LOGGING_QUEUE_USERS
+
+
+def handed_to_logging(ctx: "FileContext", region: Optional[cst.CSTNode],
+                      references: Sequence[cst.BaseExpression]) -> bool:
+    """Whether the queue being created (the call on top of the walk's stack), or a
+    name or attribute it is bound to (`references`, seen from `region`), is handed to
+    logging's QueueHandler or QueueListener (or a class of this module derived from one)."""
+    subclasses = logging_queue_classes(ctx)
+    if not subclasses and not any(word in ctx.source for word in _LOGGING_LAST):
+        return False
+    parent, grand = ctx.parent(), ctx.parent(2)
+    if type(parent) is cst.Arg and type(grand) is cst.Call and _logging_user(ctx, grand, subclasses):
+        return True
+    if region is None or not references:
+        return False
+    for node in walk(region):
+        if type(node) is cst.Call and _logging_user(ctx, node, subclasses):
+            if any(same_reference(arg.value, r) for arg in node.args for r in references):
+                return True
+    return False

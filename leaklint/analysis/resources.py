@@ -55,7 +55,7 @@ class Creation:
 
 _BUILTIN_NAMES = frozenset(s.callable for s in table.RESOURCES) | frozenset(
     s.callable for s in table.METHOD_RESOURCES.values()
-)
+) | frozenset(s.callable for specs in table.TYPED_METHOD_RESOURCES.values() for s in specs.values())
 
 
 class _FileState:
@@ -80,7 +80,8 @@ def _state(ctx: "FileContext") -> _FileState:
 
 def short_names(knowledge) -> frozenset:
     """What a call's last name must be for it to possibly create a resource."""
-    return knowledge.short_names("resources") | frozenset(table.METHOD_RESOURCES)
+    return knowledge.short_names("resources") | frozenset(table.METHOD_RESOURCES) | frozenset(
+        table.TYPED_METHOD_RESOURCES)
 
 
 # A name is only ever called (`open(`), imported under an alias (`open as`), or aliased
@@ -125,6 +126,7 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
     if label is None or (
         label not in knowledge.short_names("resources")
         and label not in table.METHOD_RESOURCES
+        and label not in table.TYPED_METHOD_RESOURCES
         and label not in ctx.alias_names
         and (project is None or label not in project.short_names)
     ):
@@ -142,10 +144,18 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
     elif specs and not _owns_nothing(ctx, name, call) and not _patched(ctx):
         spec = specs[0] if len(specs) == 1 else _merge(specs)
         label = name[len("builtins."):] if name.startswith("builtins.") else name
-        found = Creation(call, _awaited(ctx, call), spec, f"{label}()")
+        if name not in table.STARTED_BY or _started(ctx, call, table.STARTED_BY[name]):
+            found = Creation(call, _awaited(ctx, call), spec, f"{label}()")
     elif type(call.func) is cst.Attribute and call.func.attr.value in table.METHOD_RESOURCES:
         method = call.func.attr.value
         found = Creation(call, _awaited(ctx, call), table.METHOD_RESOURCES[method], f".{method}()")
+    elif type(call.func) is cst.Attribute and call.func.attr.value in table.TYPED_METHOD_RESOURCES and not specs:
+        from leaklint.analysis.subscribing import receiver_class  # it reads the subscription tables
+        method = call.func.attr.value
+        owner = receiver_class(call.func.value, ctx.scope)
+        spec = table.TYPED_METHOD_RESOURCES[method].get(owner or "")
+        if spec is not None and not _patched(ctx):
+            found = Creation(call, _awaited(ctx, call), spec, f"{owner}.{method}()")
     cache[call] = found
     return found
 
@@ -176,6 +186,29 @@ def _owns_nothing(ctx: "FileContext", name: str, call: cst.Call) -> bool:
         if arg is not None and not (type(arg.value) is cst.Name and arg.value.value in ("False", "None")):
             return True
     return any(word in ctx.source for word in table.REAPED_BY.get(name, ()))
+
+
+def _started(ctx: "FileContext", call: cst.Call, method: str) -> bool:
+    """`X(...).start()`, or `name = X(...)` / `self.x = X(...)` with `name.start(` in the
+    file: a manager that holds a server process only once started."""
+    stack = ctx.stack
+    index = len(stack) - 2
+    parent = stack[index] if index >= 0 else None
+    if type(parent) is cst.Attribute and parent.value is call:
+        return parent.attr.value == method
+    if type(parent) is cst.Assign and len(parent.targets) == 1:
+        target = parent.targets[0].target
+    elif type(parent) is cst.AnnAssign:
+        target = parent.target
+    else:
+        return False
+    shown = dotted_name(target)
+    if shown is None:
+        return False
+    function = ctx.scope.function_scope
+    # a local is started in its function; `self.x` in any method
+    where = ctx.module.code_for_node(function.node) if function is not None and "." not in shown else ctx.source
+    return re.search(rf"(?<![\w.]){re.escape(shown)}\.{method}\(", where) is not None
 
 
 def _patched(ctx: "FileContext") -> bool:
@@ -320,6 +353,8 @@ def _local_resource(ctx: "FileContext", made: Creation) -> Optional[LocalResourc
     for binding in found[1]:
         if binding.node is holder:
             continue
+        if binding.kind == "except":
+            continue  # `except E as name`: a new variable for the handler (see _follow)
         # `x = None` before a `try:` (and after a close) is the usual companion
         if binding.kind not in ("assign", "annassign") or not _is_none(binding.value):
             return None
@@ -389,7 +424,7 @@ def _follow(ctx: "FileContext", local: LocalResource) -> None:
                     break
                 if kind in _NESTED_SCOPES:
                     captured = True
-        if shadowed:
+        if shadowed or _in_handler_binding(path, local.name):
             continue
         if type(parent) is cst.AssignTarget or (type(parent) is cst.AnnAssign and parent.target is node):
             continue  # the creation itself, or `x = None`
@@ -450,6 +485,71 @@ def _follow(ctx: "FileContext", local: LocalResource) -> None:
             local.fate = Fate.RELEASED
 
 
+def _getattr_called(path: List[cst.CSTNode]) -> bool:
+    """The mention is the object of `getattr(x, name)` and what it returns is called."""
+    if len(path) < 4:
+        return False
+    arg, call, outer = path[-2], path[-3], path[-4]
+    return (type(call) is cst.Call and type(call.func) is cst.Name and call.func.value == "getattr"
+            and bool(call.args) and call.args[0] is arg and arg.keyword is None
+            and type(outer) is cst.Call and outer.func is call)
+
+
+def reopened(ctx: "FileContext", made: Creation) -> Optional[Tuple[str, cst.CSTNode]]:
+    """`f = open(a)` ... `f = open(b)` in one block of a function, with nothing between
+    that releases, hands over or keeps `f`: the first is lost when the name is bound
+    again. The name and the statement that rebinds it; None for any other shape."""
+    scope = ctx.scope
+    if scope.kind != "function" or type(scope.node) is not cst.FunctionDef:
+        return None
+    holder, index = context_of(ctx, made)
+    if type(holder) is not cst.Assign or len(holder.targets) != 1 or type(holder.targets[0].target) is not cst.Name:
+        return None
+    name = holder.targets[0].target.value
+    line, block = ctx.stack[index - 1], ctx.stack[index - 2]
+    if type(line) is not cst.SimpleStatementLine or len(line.body) != 1 or type(block) is not cst.IndentedBlock:
+        return None
+    found = scope.find(name)
+    if found is None or found[0] is not scope:
+        return None
+    statements = list(block.body)
+    start = next((i for i, s in enumerate(statements) if s is line), -1)
+    if start < 0:
+        return None
+    releases = set(made.spec.release) | {"__exit__", "__aexit__"}
+    func_text = ctx.module.code_for_node(made.call.func)
+    for statement in statements[start + 1:]:
+        if type(statement) is cst.SimpleStatementLine and len(statement.body) == 1:
+            small = statement.body[0]
+            if (type(small) is cst.Assign and len(small.targets) == 1 and type(small.targets[0].target) is cst.Name
+                    and small.targets[0].target.value == name):
+                value = small.value
+                if type(value) is cst.Await:
+                    value = value.expression
+                if type(value) is cst.Call and ctx.module.code_for_node(value.func) == func_text and not any(
+                        True for _ in _name_paths(value, name)):
+                    return name, statement
+                return None
+        if type(statement) not in (cst.SimpleStatementLine, cst.If, cst.For, cst.While):
+            return None  # a `try`, `with`, def...: too many ways to release or keep it
+        for path in _name_paths(statement, name):
+            if any(type(a) in _NESTED_SCOPES or type(a) in _COMPREHENSIONS for a in path[1:-1]):
+                return None
+            if type(path[-2]) is cst.AssignTarget or _classify(ctx, list(path), releases, made.spec) != "use":
+                return None
+    return None
+
+def _in_handler_binding(path: List[cst.CSTNode], name: str) -> bool:
+    """The mention is `except E as name` itself or inside that handler: there `name` is
+    the exception, a new binding, not the resource."""
+    for ancestor in path:
+        if type(ancestor) is cst.ExceptHandler or type(ancestor) is cst.ExceptStarHandler:
+            bound = ancestor.name
+            if bound is not None and type(bound.name) is cst.Name and bound.name.value == name:
+                return True
+    return False
+
+
 def _in_header(statement: cst.CSTNode, child: cst.CSTNode) -> bool:
     """`child` is the test of an `if`/`while` or the iterable of a `for`."""
     kind = type(statement)
@@ -473,6 +573,8 @@ def _classify(ctx: "FileContext", path: List[cst.CSTNode], releases: Set[str], s
         call = path[-3]
         if type(call) is cst.Call and parent.star == "" and is_borrower(call.func, ctx.scope):
             return "use"
+        if _getattr_called(path):
+            return "use"  # `getattr(session, method)(url)`: a method call on it, not a hand-over
         return "escape"  # a constructor, an exit stack, `closing()`, or a call that may keep it
     if kind is cst.WithItem:
         return "with" if parent.item is node and spec.with_releases else "use"
@@ -521,18 +623,34 @@ class _Paths:
         # per enclosing `try` with handlers: the states in which its body may raise,
         # which are the states its handlers start in
         self.raised: List[int] = []
+        self.origins: List[Optional[cst.CSTNode]] = []  # per such `try`: the first raise seen open
+        # per `except` handler being run: the code of its `try` body that raised into it
+        # with the resource open (None: the handler started with it closed or unmade)
+        self.handlers: List[Optional[cst.CSTNode]] = []
         self.first: Optional[cst.CSTNode] = None
         self.first_kind = ""
 
     def found(self, node: cst.CSTNode, state: int, kind: str = "raise") -> None:
-        if self.first is None and state & _OPEN:
-            self.first, self.first_kind = node, kind
+        if self.first is not None or not state & _OPEN:
+            return
+        origin = self.handlers[-1] if self.handlers else None
+        if origin is not None:
+            # In a handler the resource is open because its `try` body raised. A call
+            # there is the error path's own code: not what the reader must change. A
+            # `raise` or `return` there lets the first failure skip the release: name that.
+            if kind == "exit":
+                self.first, self.first_kind = origin, ("reraise" if type(node) is cst.Raise else "handler-exit")
+            return
+        self.first, self.first_kind = node, kind
 
     def may_raise(self, node: cst.CSTNode, state: int, kind: str = "raise") -> None:
         """An exception may start here: a handler of an enclosing `try` sees `state`,
         and with no handler the function is left with the resource as it is."""
         if self.raised:
             self.raised[-1] |= state
+            if self.origins[-1] is None and state & _OPEN:
+                # raised from a handler: blame what raised into that handler
+                self.origins[-1] = (self.handlers[-1] if self.handlers else None) or node
         if not self.guard:
             self.found(node, state, kind)
 
@@ -554,7 +672,11 @@ class _Paths:
         return False
 
     def cannot_raise(self, call: cst.Call) -> bool:
-        if terminal_name(call.func) not in _NON_RAISING_NAMES:
+        func = call.func
+        if (type(func) is cst.Attribute and func.attr.value == "fileno" and not call.args
+                and type(func.value) is cst.Name and func.value.value == self.name):
+            return True  # the open resource's own descriptor number (a socket's, a file's)
+        if terminal_name(func) not in _NON_RAISING_NAMES:
             return False
         return qualified_name(call.func, self.scope) in table.NON_RAISING
 
@@ -666,17 +788,22 @@ class _Paths:
 
     def try_(self, node: cst.CSTNode, state: int) -> int:
         caught = bool(node.handlers)
+        origin = None
         if caught:
             self.guard += 1
             self.raised.append(0)
+            self.origins.append(None)
         after_body = self.body(node.body, state)
         raised = 0
         if caught:
             self.guard -= 1
             raised = self.raised.pop()
+            origin = self.origins.pop()
         out = self.body(node.orelse.body if node.orelse else None, after_body)
         for handler in node.handlers:
+            self.handlers.append(origin if raised & _OPEN else None)
             out |= self.body(handler.body, raised)
+            self.handlers.pop()
         if node.finalbody is not None:
             out = self.body(node.finalbody.body, out) if out else 0
         return out

@@ -282,3 +282,23 @@ def in_class_using(index: AstFile, node: ast.AST, words: Set[str]) -> Need:
     if sum(sizes.get(name, 0) for name in using) < _size(top):
         return Need(node, UNIT, frozenset(using))
     return Need(node, CLASS)
+
+
+# --- logging's queue handlers (analysis.queues.handed_to_logging) ----------------------
+
+_LOGGING_USERS = frozenset({"QueueHandler", "QueueListener"})
+
+
+def logging_queue_users(index: AstFile) -> List[Need]:
+    """What handed_to_logging reads anywhere in the file: the classes derived from
+    QueueHandler/QueueListener (by name, so a stub does not hide their bases) and every
+    call of those or of such a class (the queue it is handed)."""
+    if not any(word in index.text for word in _LOGGING_USERS):
+        return []
+    classes = {
+        node.name  # type: ignore[attr-defined]
+        for node in index.of(ast.ClassDef)
+        if any(terminal(base) in _LOGGING_USERS for base in node.bases)  # type: ignore[attr-defined]
+    }
+    needs = [Need(call, UNIT, frozenset(classes)) for call in index.calls(_LOGGING_USERS | classes)]
+    return needs

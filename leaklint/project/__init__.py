@@ -12,7 +12,7 @@ from leaklint.project.modules import module_name, project_roots
 from leaklint.project.summary import summarize
 
 __all__ = ["Made", "ModuleView", "ProjectIndex", "module_name", "project_roots", "summarize", "summary_of",
-           "summarize_text", "local_view"]
+           "summarize_text", "summarize_tree", "local_view"]
 
 _RELEASE_NAMES: Dict[int, frozenset] = {}
 
@@ -47,12 +47,17 @@ def summary_of(ast_file: Any, path: str) -> Optional[Dict[str, Any]]:
 
 def summarize_text(text: str, path: str, settings: Any) -> Optional[Dict[str, Any]]:
     """Parse and summarize a file the rules do not need to see (None: it does not parse)."""
-    from leaklint.sieve import AstFile
-
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    return summarize_tree(tree, text, path, settings)
+
+
+def summarize_tree(tree: ast.Module, text: str, path: str, settings: Any) -> Optional[Dict[str, Any]]:
+    """The summary of a file parsed already (None when it cannot be taken)."""
+    from leaklint.sieve import AstFile
+
     try:
         return summary_of(AstFile(tree, text, settings, settings.knowledge()), path)
     except Exception:  # a summary that fails (a bug) costs the index a file's facts, never the run

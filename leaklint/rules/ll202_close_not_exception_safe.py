@@ -28,6 +28,14 @@ creation reaches an exception (a call, an `await`, a subscript, a `raise`...) or
 caught. A `yield` counts only in a `@contextmanager` generator, where the with-block's
 exception is thrown in at the `yield`.
 
+The message names the statement between the creation and the release that can raise
+(or leave), never one inside an `except` handler: a handler runs because its `try` body
+raised, so its own calls (`log.warning(...)`) are the error path, not counted; a
+handler that raises again or returns lets the `try` body's failure skip the release,
+and the message names that `try` body statement. A name bound by `except E as name`
+is the exception, a new variable: a resource of the same name stays judged. The
+resource's own `fileno()` is not taken to raise (an open socket or file always has one).
+
 The fix is safe when the creation and the release are in one block and the release is
 the last use: it becomes a `with` block where the type's `with` does exactly that
 release, `with contextlib.closing(...)` for sqlite3 and psycopg connections (their own
@@ -72,6 +80,10 @@ otherwise: `multiprocessing.Pool` (its `with` terminates the workers, so `close(
         skipped = _snippet(self.ctx.module.code_for_node(local.skipped_by))
         if local.skip_kind == "exit":
             why = f"`{skipped}` leaves the function while it is still open"
+        elif local.skip_kind == "reraise":
+            why = f"if `{skipped}` raises, the `except` handler raises again, {method} is skipped"
+        elif local.skip_kind == "handler-exit":
+            why = f"if `{skipped}` raises, the `except` handler leaves the function, {method} is skipped"
         elif local.skip_kind == "iterate":
             why = f"if iterating `{skipped}` raises, {method} is skipped"
         else:

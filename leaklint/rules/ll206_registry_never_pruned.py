@@ -11,6 +11,7 @@ import libcst as cst
 
 from leaklint.analysis import sieve_ll2
 from leaklint.analysis.calls import argument, terminal_name
+from leaklint.analysis.walk import walk
 from leaklint.analysis.resources import call_triggers, class_bases, is_borrower, related_classes
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import last_component
@@ -25,7 +26,13 @@ _FUTURE_FACTORIES = frozenset(table.FUTURE_FACTORIES)
 _FACTORY_NAMES = frozenset(last_component(n) for n in table.FUTURE_FACTORIES)
 _COLLECTIONS = frozenset(table.UNBOUNDED_COLLECTIONS)
 _COLLECTION_NAMES = frozenset(last_component(n) for n in table.UNBOUNDED_COLLECTIONS) | {"field"}
-_READERS = frozenset(table.COLLECTION_READERS)
+# functions that read a collection and keep no reference to it that could remove from
+# it: iterating, copying, counting, sorting (`enumerate(tasks)` is a read, not a hand-over)
+_READERS = frozenset(table.COLLECTION_READERS) | frozenset(f"builtins.{name}" for name in (
+    "enumerate", "reversed", "zip", "iter", "map", "filter", "len", "sorted", "any", "all", "sum",
+    "min", "max", "list", "tuple", "set", "frozenset", "dict", "str", "repr", "bool", "print",
+    "next", "isinstance", "id", "hash", "format",
+))
 _READING_PARENTS = (cst.For, cst.CompFor, cst.Comparison, cst.ComparisonTarget, cst.If, cst.While,
                     cst.BooleanOperation, cst.UnaryOperation, cst.Expr, cst.FormattedStringExpression,
                     cst.Await, cst.Assert)
@@ -49,11 +56,14 @@ class _Add:
     what: Optional[str]  # the task/future/handle producer, None for any other value
     in_function: Optional[str]  # the enclosing function's name, None at module level
     in_coroutine: bool  # the enclosing function is `async def`: it runs per message or request
+    cache: bool = False  # guarded by a membership test of its key: a cache, not a registry
+    method: str = ""  # `add`, `append`, `setdefault`..., or "" for `c[k] = v`
 
 
 @dataclass
 class _Collection:
     definitions: List[bool] = field(default_factory=list)  # each: an unbounded collection, made once
+    kinds: Set[str] = field(default_factory=set)  # "set", "list", "dict", "deque" as defined
     adds: List[_Add] = field(default_factory=list)
 
 
@@ -79,9 +89,22 @@ module-level name, was created empty and unbounded (`set()`, `[]`, `{}`, `dict()
 `defaultdict(...)`, `deque()` with no `maxlen`) in `__init__`, at class level or at module
 level, and nothing in the module removes from an attribute or name of that spelling
 (`discard`, `remove`, `pop`, `popitem`, `popleft`, `clear`, `del c[k]`, `-=`,
-a reassignment outside `__init__`), hands it to a call that may (anything but `len`,
-`list`, `asyncio.wait`/`gather` and other readers), or returns it. The canonical clean
-case is `tasks.add(t); t.add_done_callback(tasks.discard)`. For a module-level collection
+a reassignment outside `__init__`), hands it to a call that may (anything but the
+readers: `len`, `list`, `sorted`, `enumerate`, `reversed`, `zip`, `any`, `all`, `sum`,
+`min`/`max`, `asyncio.wait`/`gather`...; iterating it is a read too), or returns it. A
+removal through another object's reference to the same attribute counts
+(`self.pool.waiters.pop(self)` in a class that has no `waiters` of its own), and so does
+one through a local alias (`waiting = self.waiters; waiting.pop(k)`). The canonical
+clean case is `tasks.add(t); t.add_done_callback(tasks.discard)`.
+
+Not reported: an insert guarded by a membership test of its own key (`if k not in c:
+c[k] = ...`, `if c.get(k) is None:`, the `else` of `if k in c:`, after `if k in c:
+return c[k]`, in an `except KeyError:` around `c[k]`, a log-once `if k not in seen:
+seen.add(k)`), and a `setdefault` whose result is used (`return c.setdefault(k, ...)`).
+These hold one entry per distinct key: a cache, bounded by the key space, which is
+LL404's question (memory per distinct argument), not a registry that grows with every
+call. A guard keyed by the new task or future itself (`if t not in tasks: tasks.add(t)`)
+bounds nothing, and is still reported. For a module-level collection
 filled inside a coroutine (`async def`: it runs per message or request) any value
 counts, not only tasks, except under a constant key (overwritten, not grown); such
 collections are looked for in modules that start tasks, futures or timers. A plain
@@ -90,9 +113,11 @@ bounded by the code that calls it. Weak collections (`weakref.WeakSet`) are neve
 reported."""
     fix_applicability = Applicability.SUGGESTED
     fix_description = (
-        "Remove each entry when it is done (`task.add_done_callback(tasks.discard)`, "
-        "`future.add_done_callback(lambda f: pending.pop(key, None))`), or bound the collection "
-        "(`deque(maxlen=...)`)."
+        "Fitted to what is stored: a task or a future removes itself when done "
+        "(`task.add_done_callback(tasks.discard)` for a set, `.remove` for a list, "
+        "`lambda _: pending.pop(key, None)` for a dict); a callback handle is removed when its "
+        "callback runs or is cancelled; any other value is removed when its work is done. Or "
+        "bound the collection (`deque(maxlen=...)`)."
     )
     flagged = (
         "import asyncio\n\nclass Scheduler:\n    def __init__(self):\n        self._tasks = set()\n\n"
@@ -113,6 +138,10 @@ reported."""
         "import weakref, asyncio\n\nclass Scheduler:\n    def __init__(self):\n        self._tasks = weakref.WeakSet()\n\n"
         "    def schedule(self, coro):\n        self._tasks.add(asyncio.create_task(coro))\n",
         "_handlers = {}\n\ndef on(name, fn):\n    _handlers[name] = fn\n\ndef off(name):\n    _handlers.pop(name, None)\n",
+        "import asyncio\n\nclass Lookups:\n    def __init__(self, loop):\n        self.loop = loop\n"
+        "        self._futures = {}\n\n    def future_for(self, key):\n        if key not in self._futures:\n"
+        "            self._futures[key] = self.loop.create_future()  # a cache: one per key\n"
+        "        return self._futures[key]\n",
     )
 
     @classmethod
@@ -154,7 +183,7 @@ reported."""
                 key = ("attr", attr, owner)
                 if key not in judged:
                     found = sieve_ll2.mentions(index)
-                    mentions = [m for m in found.attributes.get(attr, ()) if type(m.value) is ast.Name]
+                    mentions = list(found.attributes.get(attr, ()))
                     mentions.extend(n for n in found.names.get(attr, ()) if _class_level_target(index, n))
                     judged[key] = _attribute_may_grow(index, mentions, owner)
                     seen[key] = mentions
@@ -253,9 +282,16 @@ reported."""
         self._reference(node, ("global", node.value), owned=True)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value not in self._attributes or type(node.value) is not cst.Name:
+        if node.attr.value not in self._attributes:
             return
-        self._reference(node, ("attr", node.attr.value), owned=self._is_self(node.value))
+        if type(node.value) is cst.Name:
+            self._reference(node, ("attr", node.attr.value), owned=self._is_self(node.value))
+        else:
+            # `self.owner.conns.pop(self)`, `self._pool()._waiters.remove(w)`: the same
+            # attribute reached through another object. A removal there counts as one of
+            # `owner`s collection, under the rule that judges `other.conns.pop()`: from
+            # outside classes, or from a class that has no such collection of its own.
+            self._reference(node, ("attr", node.attr.value), owned=False)
 
     def leave_Module(self, node: cst.Module) -> None:
         source = self.ctx.source
@@ -277,7 +313,7 @@ reported."""
                 if any(w is None or w in related or w not in owners.get(key[1], ()) for w in shrinks):
                     continue
             for add in collection.adds:
-                self._check(add)
+                self._check(add, collection.kinds)
 
     # --- references ----------------------------------------------------------------
 
@@ -308,13 +344,15 @@ reported."""
             if method in _REMOVERS:
                 self._shrink(key)
             elif method in _ADDERS and owned and type(grand) is cst.Call and grand.func is parent:
-                self._add_by_call(grand, key, method)
+                self._add_by_call(grand, key, method, ref)
             return
         if kind is cst.Subscript and parent.value is ref:
             if type(grand) is cst.AssignTarget and owned:
                 assign = ctx.parent(3)
                 if type(assign) is cst.Assign and len(assign.targets) == 1 and not _constant_key(parent):
-                    self._add(assign, key, assign.value)
+                    index = parent.slice[0].slice if len(parent.slice) == 1 else None
+                    cache = type(index) is cst.Index and self._guarded(ref, index.value)
+                    self._add(assign, key, assign.value, "", cache)
             elif any(type(n) is cst.Del for n in ctx.stack[-5:]):
                 self._shrink(key)
             return
@@ -358,6 +396,21 @@ reported."""
             self._shrink(key)
             return
         collection.definitions.append(value is not None and self._unbounded(value))
+        if value is not None:
+            kind = self._kind(value)
+            if kind is not None:
+                collection.kinds.add(kind)
+
+    def _kind(self, value: cst.BaseExpression) -> Optional[str]:
+        """What sort of collection `value` makes, for the advice on removing from it."""
+        found = _LITERAL_KINDS.get(type(value))
+        if found is not None or type(value) is not cst.Call:
+            return found
+        name = self.ctx.callee(value, _COLLECTION_NAMES)
+        if name in ("dataclasses.field", "attr.ib", "attrs.field"):
+            factory = argument(value, "default_factory", None) or argument(value, "factory", None)
+            name = self.ctx.qualified_name(factory.value) if factory is not None else None
+        return _CALL_KINDS.get(name or "")
 
     def _unbounded(self, value: cst.BaseExpression) -> bool:
         if type(value) in _LITERALS:
@@ -375,23 +428,116 @@ reported."""
             return bound is None or (type(bound.value) is cst.Name and bound.value.value == "None")
         return True
 
-    def _add_by_call(self, call: cst.Call, key: Key, method: str) -> None:
+    def _add_by_call(self, call: cst.Call, key: Key, method: str, ref: cst.BaseExpression) -> None:
         if method in ("add", "append", "appendleft"):
             if len(call.args) == 1 and not call.args[0].star:
-                self._add(call, key, call.args[0].value)
+                value = call.args[0].value
+                self._add(call, key, value, method, self._guarded(ref, value))
             return
         if len(call.args) != 2 or any(arg.star or arg.keyword for arg in call.args):
             return
         if method == "setdefault" and _constant(call.args[0].value):
             return
-        self._add(call, key, call.args[1].value)
+        # `return c.setdefault(k, make())`: get-or-create, a cache keyed like any other
+        cache = method == "setdefault" and type(self.ctx.parent(3)) is not cst.Expr
+        self._add(call, key, call.args[1].value, method, cache or self._guarded(ref, call.args[0].value))
 
-    def _add(self, node: cst.CSTNode, key: Key, value: cst.BaseExpression) -> None:
+    def _add(self, node: cst.CSTNode, key: Key, value: cst.BaseExpression, method: str = "",
+             cache: bool = False) -> None:
         function = self.ctx.scope.function_scope
         name = coroutine = None
         if function is not None and type(function.node) is cst.FunctionDef:
             name, coroutine = function.node.name.value, function.node.asynchronous is not None
-        self._collection(key).adds.append(_Add(node, key, self._producer(value), name, bool(coroutine)))
+        self._collection(key).adds.append(
+            _Add(node, key, self._producer(value), name, bool(coroutine), cache, method)
+        )
+
+    # --- caches: an insert guarded by a membership test of its own key -------------
+
+    def _guarded(self, container: cst.BaseExpression, key: cst.BaseExpression) -> bool:
+        """Whether the add being visited (of `key` to `container`, the reference on top
+        of the stack) runs only when `key` is not in `container` yet: `if k not in c:`,
+        `if c.get(k) is None:`, the `else` of `if k in c:`, after `if k in c: return
+        c[k]`, or in an `except KeyError:` around `c[k]`. Such a collection holds one
+        entry per distinct key: a cache or a log-once set, bounded by the key space
+        (LL404's question), not a registry that grows with every call. Unless the key is
+        itself a new task, future or handle (`if t not in tasks: tasks.add(t)`)."""
+        if self._producer(key) is not None:
+            return False  # keyed by a new task or future: every call is a new key
+        stack = self.ctx.stack
+        for index in range(len(stack) - 2, 0, -1):
+            node, child = stack[index], stack[index + 1]
+            kind = type(node)
+            if kind in _SCOPE_BOUNDARIES:
+                return False
+            if kind is cst.If:
+                if child is node.body and self._absent_if(node.test, True, container, key):
+                    return True
+                if child is node.orelse and self._absent_if(node.test, False, container, key):
+                    return True
+            elif kind is cst.ExceptHandler and _catches_key_error(node):
+                try_ = stack[index - 1]
+                if type(try_) is cst.Try and _subscripts(try_.body, container, key):
+                    return True
+            elif kind is cst.IndentedBlock or kind is cst.SimpleStatementSuite:
+                for statement in node.body:
+                    if statement is child:
+                        break
+                    if (type(statement) is cst.If and statement.orelse is None and _exits(statement.body)
+                            and self._absent_if(statement.test, False, container, key)):
+                        return True  # `if k in c: return c[k]` before the add
+        return False
+
+    def _absent_if(self, test: cst.BaseExpression, value: bool, container: cst.BaseExpression,
+                   key: cst.BaseExpression) -> bool:
+        """Whether `test` being `value` shows that `key` is not in `container`."""
+        kind = type(test)
+        if kind is cst.UnaryOperation and type(test.operator) is cst.Not:
+            return self._absent_if(test.expression, not value, container, key)
+        if kind is cst.BooleanOperation:
+            both = (type(test.operator) is cst.And) == value  # `a and b` true / `a or b` false
+            return both and (self._absent_if(test.left, value, container, key)
+                             or self._absent_if(test.right, value, container, key))
+        present = self._presence(test, container, key)
+        return present is not None and present != value
+
+    def _presence(self, test: cst.BaseExpression, container: cst.BaseExpression,
+                  key: cst.BaseExpression) -> Optional[bool]:
+        """True when `test` holds only if `key` is in `container` (`k in c`, `c.get(k)`,
+        `c.get(k) is not None`, a name bound to `c.get(k)`), False when it holds only if
+        it is not (`k not in c`, `c.get(k) is None`); None for any other test."""
+        if type(test) is cst.Comparison and len(test.comparisons) == 1:
+            target = test.comparisons[0]
+            operator = type(target.operator)
+            if operator in (cst.In, cst.NotIn):
+                if target.comparator.deep_equals(container) and test.left.deep_equals(key):
+                    return operator is cst.In
+                return None
+            if operator in (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual) and _is_none(target.comparator):
+                if self._looked_up(test.left, container, key):
+                    return operator in (cst.IsNot, cst.NotEqual)
+            return None
+        return True if self._looked_up(test, container, key) else None
+
+    def _looked_up(self, expr: cst.BaseExpression, container: cst.BaseExpression,
+                   key: cst.BaseExpression) -> bool:
+        """`c.get(k)`, or a name this function binds to it (`found = c.get(k)`, then
+        `found = make()` in the guarded block)."""
+        if type(expr) is cst.Name:
+            found = self.ctx.scope.find(expr.value)
+            if found is None or found[0] is not self.ctx.scope:
+                return False
+            return any(b.value is not None and self._looked_up(b.value, container, key) for b in found[1])
+        return (
+            type(expr) is cst.Call
+            and type(expr.func) is cst.Attribute
+            and expr.func.attr.value == "get"
+            and expr.func.value.deep_equals(container)
+            and 1 <= len(expr.args) <= 2
+            and not expr.args[0].star
+            and expr.args[0].value.deep_equals(key)
+            and (len(expr.args) == 1 or _is_none(expr.args[1].value))
+        )
 
     def _producer(self, value: cst.BaseExpression) -> Optional[str]:
         """`create_task()` when `value` is a task, future or handle (directly, or a name
@@ -423,16 +569,21 @@ reported."""
 
     # --- reporting -----------------------------------------------------------------
 
-    def _check(self, add: _Add) -> None:
+    def _check(self, add: _Add, kinds: Set[str]) -> None:
+        if add.cache:
+            return  # one entry per distinct key: a cache or a log-once set
         kind, name = add.key
+        container = _container_kind(add, kinds)
         if kind == "attr":
             if add.what is None:
                 return
+            remedy = _remedy(add.what, container, f"self.{name}")
             self.report(
                 add.node,
                 f"`self.{name}` keeps every {add.what} added here, but nothing in this module ever "
-                f"removes from it, so it grows for the life of the object{_holding(add.what, name)}",
-                Fix(Applicability.SUGGESTED, self.fix_description),
+                f"removes from it, so it grows for the life of the object and {_holds(add.what)} — "
+                f"{remedy}",
+                Fix(Applicability.SUGGESTED, remedy[0].upper() + remedy[1:]),
             )
             return
         if add.in_function is None or not (add.what or add.in_coroutine):
@@ -440,26 +591,100 @@ reported."""
             # bounded by the code that calls it, as far as can be told
             return
         what = f"a {add.what}" if add.what else "an entry"
+        remedy = _remedy(add.what, container, name)
         self.report(
             add.node,
             f"module-level `{name}` gets {what} in `{add.in_function}()` on every call, but nothing "
-            f"in this module ever removes from it, so it only grows — remove entries when they are "
-            "done, or bound it",
-            Fix(Applicability.SUGGESTED, self.fix_description),
+            f"in this module ever removes from it, so it only grows — {remedy}",
+            Fix(Applicability.SUGGESTED, remedy[0].upper() + remedy[1:]),
         )
 
 
 # what `_Add.what` says for a callback handle, which has no add_done_callback
 _HANDLE_CALLS = frozenset(f"{method}()" for method in table.HANDLE_METHODS)
+_TASK_CALLS = frozenset({"create_task()", "ensure_future()", "Task()"})
 
 
-def _holding(what: str, name: str) -> str:
-    """What the collection holds on to, and how to let it go."""
+def _container_kind(add: _Add, kinds: Set[str]) -> str:
+    """"set", "list", "deque" or "dict": as defined, else as the add shows."""
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    if add.method == "add":
+        return "set"
+    if add.method in ("append", "appendleft", "insert"):
+        return "list"
+    return "dict"
+
+
+def _holds(what: str) -> str:
     if what in _HANDLE_CALLS:
-        return (" and holds every callback already run, with its arguments — remove the handle "
-                "when its callback runs (or after cancelling it), or bound it")
-    return (f" and holds every finished task's result — remove entries when they finish "
-            f"(add_done_callback({name}.discard)) or bound it")
+        return "holds every callback already run, with its arguments"
+    if what in _TASK_CALLS:
+        return "holds every finished task with its result or exception"
+    return "holds every resolved future with its result or exception"
+
+
+def _remedy(what: Optional[str], container: str, ref: str) -> str:
+    """How to let go of what the collection holds: fitted to what it stores (a task or a
+    future can remove itself when done; a callback handle cannot; any other value is
+    removed when its work is done) and to the collection's own removal method."""
+    if what is None:
+        return f"remove each entry from `{ref}` when its work is done, or bound it (`deque(maxlen=...)`)"
+    if what in _HANDLE_CALLS:
+        return (f"remove the handle when its callback runs (or after cancelling it) from `{ref}`, "
+                "or bound the collection")
+    item = "task" if what in _TASK_CALLS else "future"
+    if container == "set":
+        callback = f"{ref}.discard"
+    elif container in ("list", "deque"):
+        callback = f"{ref}.remove"
+    else:
+        callback = f"lambda _: {ref}.pop(key, None)"
+    return f"remove each {item} when it is done (`{item}.add_done_callback({callback})`), or bound it"
+
+
+_SCOPE_BOUNDARIES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_LITERAL_KINDS = {cst.Dict: "dict", cst.DictComp: "dict", cst.Set: "set", cst.SetComp: "set",
+                  cst.List: "list", cst.ListComp: "list"}
+_CALL_KINDS = {"builtins.set": "set", "builtins.list": "list", "builtins.dict": "dict",
+               "collections.defaultdict": "dict", "collections.OrderedDict": "dict",
+               "collections.Counter": "dict", "collections.deque": "deque"}
+_EXITS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return type(expr) is cst.Name and expr.value == "None"
+
+
+def _exits(body: cst.BaseSuite) -> bool:
+    """The block ends by leaving: `return`, `raise`, `continue`, `break`."""
+    statements = body.body if type(body) is cst.IndentedBlock else [body]
+    if not statements:
+        return False
+    last = statements[-1]
+    if type(last) in (cst.SimpleStatementLine, cst.SimpleStatementSuite):
+        return bool(last.body) and type(last.body[-1]) in _EXITS  # type: ignore[union-attr]
+    return False
+
+
+def _catches_key_error(handler: cst.ExceptHandler) -> bool:
+    kinds = handler.type
+    names = kinds.elements if type(kinds) is cst.Tuple else [kinds]
+    for item in names:
+        expr = item.value if type(item) is cst.Element else item
+        if type(expr) is cst.Name and expr.value in ("KeyError", "LookupError"):
+            return True
+    return False
+
+
+def _subscripts(body: cst.BaseSuite, container: cst.BaseExpression, key: cst.BaseExpression) -> bool:
+    """`container[key]` read somewhere in the `try` body."""
+    for node in walk(body):
+        if type(node) is cst.Subscript and len(node.slice) == 1 and node.value.deep_equals(container):
+            index = node.slice[0].slice
+            if type(index) is cst.Index and index.value.deep_equals(key):
+                return True
+    return False
 
 
 def _looks_like_collection(value: cst.BaseExpression) -> bool:
@@ -592,8 +817,8 @@ def _attribute_may_grow(index, mentions: List[ast.AST], owner: Optional[ast.AST]
 def _bounded_setup(index, mention: ast.AST, parent: ast.AST, owner: Optional[ast.AST]) -> bool:
     """`self.x = <neither a literal nor a call>` in `__init__` and the like: `_define`
     records a bounded definition."""
-    if type(mention) is not ast.Attribute:
-        return False
+    if type(mention) is not ast.Attribute or type(mention.value) is not ast.Name:  # type: ignore[attr-defined]
+        return False  # `self.owner.x = ...`: `_define` takes it for a reassignment
     if type(parent) is ast.Assign:
         if mention not in parent.targets:
             return False

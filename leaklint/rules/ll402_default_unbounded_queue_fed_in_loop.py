@@ -7,9 +7,10 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from leaklint.analysis.calls import argument, terminal_name
-from leaklint.analysis.loops import enclosing_loops, is_async_for
+from leaklint.analysis.loops import enclosing_loops, is_async_for, is_forever
 from leaklint.analysis.origins import AttributeValues, origin, same_reference
 from leaklint.analysis.queues import pauses_reading, queue_spec, queue_triggers, watches_size
+from leaklint.analysis.spawning import spawn_of
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge.buffers import (
@@ -21,7 +22,7 @@ from leaklint.knowledge.buffers import (
 )
 from leaklint.rules.base import Rule
 from leaklint.analysis import sieve_ll4 as ll4
-from leaklint.sieve import COMPREHENSIONS, UNIT, Need, arguments, terminal
+from leaklint.sieve import CLASS, COMPREHENSIONS, UNIT, Need, arguments, terminal
 
 _FEED_KIND = {method: kind for kind, methods in QUEUE_FEEDS.items() for method in methods}
 
@@ -50,7 +51,21 @@ list, a parser's pushback or a scheduler's stack. Not reported: queues given a s
 takes from the same queue (a worker that re-queues, `while q.get(): ... q.put(x)`); a
 relay from one in-process channel to another (the source's bound governs); and code
 that manages the size by hand (`qsize()`, `full()`, `len(q)`, `statistics()`, or a
-transport's `pause_reading()` in the file)."""
+transport's `pause_reading()` in the file).
+
+One leak, one finding: a queue made with no size in several places for the same name or
+attribute is reported once, at the first, and the fix bounds each. A queue whose
+consumer is a loop that takes each item (`await q.get()`) and spawns a task for it with
+nothing else in the loop that could wait (no other `await`, `with`, `acquire` or exit)
+is left to LL103, reported at the spawn: that loop drains the queue at once, so the
+backlog piles up as tasks, not in the queue, and the spawn is the line to change (its
+fix, a fixed pool of workers fed by a bounded queue, bounds the queue too).
+
+A handler is a function decorated as a route or subscriber (`@app.post`, `@router.get`,
+`@broker.subscriber`), as an event or message handler (`@sio.on("chat")`, `@sio.event`,
+`@router.message()`, `@bot.message_handler`), or as a Celery task, or a callback a
+framework calls per chunk or message (`data_received`, `on_message`, ...): a module-level
+queue fed there grows by one item per request or message."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Give the queue `maxsize=<default-queue-size>` (1000 unless configured), so `await put()` "
@@ -103,6 +118,11 @@ transport's `pause_reading()` in the file)."""
                 if kind in attrs.get(attr, ()) and index.method_class(node) and _may_repeat(index, node, kind):
                     # the `self.x = ...` creations and size checks may be in any method
                     yield ll4.in_class_using(index, node, {attr})
+                    owner = index.method_class(node)
+                    if owner is not None and _spawns_in(owner):
+                        # `_spawning_consumer`: what the spawn's receiver is (`self._tg`)
+                        # may be told by any method
+                        yield Need(node, CLASS)
             elif type(receiver) is ast.Name and _may_repeat(index, node, kind) and ll4.visible(
                 index, node, [home for home, kinds in names.get(receiver.id, ()) if kind in kinds]
             ):
@@ -111,8 +131,15 @@ transport's `pause_reading()` in the file)."""
                     yield ll4.in_class_using(index, node, {receiver.id})  # a class-body queue: the class is its region
                 else:
                     yield Need(node, UNIT)  # the creation is in the unit, or a module statement (always kept)
-        # a module-level queue's size may be checked in any function
+        # a module-level queue's size may be checked in any function, and its consumer
+        # (`await q.get()` in a loop that spawns per item: `_spawning_consumer`) be anywhere
         yield from ll4.size_checks(index, watched)
+        if watched:
+            for call in index.calls(("get",)):
+                func = call.func
+                if type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id in watched:
+                    function = index.function(call)
+                    yield index.need(call, function) if function is not None else Need(call, UNIT)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -145,12 +172,20 @@ transport's `pause_reading()` in the file)."""
         values, region = creations
         if self._watches_size(region, receiver):
             return
-        for call, spec in values:
-            if id(call) in self._reported:
-                continue
-            self._reported.add(id(call))
-            method = func.attr.value + ("()" if called else "")
-            self.report(call, self._message(spec, receiver, method, where), self._fix(call, spec))
+        # one leak, one finding: a queue bound in two places (`if fast: self.q = Queue()
+        # else: self.q = Queue()`) is reported once, at the first, and fixed in both
+        if any(id(call) in self._reported for call, _ in values):
+            return
+        self._reported.update(id(call) for call, _ in values)
+        if self._spawning_consumer(region, receiver):
+            return  # reported once, as LL103, at the spawn (see the rationale)
+        call, spec = values[0]
+        method = func.attr.value + ("()" if called else "")
+        message = self._message(spec, receiver, method, where)
+        if len(values) > 1:
+            more = "one more place" if len(values) == 2 else f"{len(values) - 1} more places"
+            message += f" (`{self.ctx.module.code_for_node(receiver)}` is made with no size in {more}: bound it there too)"
+        self.report(call, message, self._fix(values))
 
     # --- is the feed in a loop or a handler? ----------------------------------------
 
@@ -192,6 +227,46 @@ transport's `pause_reading()` in the file)."""
             return False
         value = bindings[0].node.value
         return isinstance(value, cst.Call) and queue_spec(self.ctx, value) is not None
+
+    def _spawning_consumer(self, region: cst.CSTNode, receiver: cst.BaseExpression) -> bool:
+        """Whether the queue's consumer is a loop that LL103 reports: `while True` or
+        `async for` that takes each item (`await q.get()`) and spawns a task for it with
+        nothing else in the loop (no other `await`, no `with`, no `acquire`, no exit, no
+        helper of the class) that could wait for capacity. Such a queue never holds a
+        backlog: the loop drains it at once into tasks, and the leak is the tasks."""
+        for loop in walk(region):
+            if not ((type(loop) is cst.While and is_forever(loop)) or (type(loop) is cst.For and loop.asynchronous)):
+                continue
+            takes = spawns = False
+            todo: List[cst.CSTNode] = [loop.body]
+            while todo:
+                node = todo.pop()
+                kind = type(node)
+                if kind in _NOT_OWN:
+                    continue  # nested definitions, and the error path
+                if kind is cst.Call and terminal_name(node.func) in _SPAWNS and spawn_of(self.ctx, node) is not None:
+                    spawns = True  # a spawn LL103 knows (`tg.create_task` of an unknown `tg` is not)
+                    continue  # what the task runs is the task's business
+                todo.extend(node.children)
+                if kind is cst.Await:
+                    value = node.expression
+                    if not (type(value) is cst.Call and not value.args and type(value.func) is cst.Attribute
+                            and value.func.attr.value == "get" and same_reference(value.func.value, receiver)):
+                        break  # some other wait: LL103 may find the loop paced
+                    takes = True
+                elif kind in (cst.With, cst.Break, cst.Return, cst.Raise, cst.Continue, cst.Yield, cst.Comparison):
+                    break
+                elif kind is cst.Call:
+                    func = node.func
+                    if terminal_name(func) == "acquire" or (
+                        type(func) is cst.Attribute and type(func.value) is cst.Name
+                        and func.value.value in ("self", "cls")
+                    ):
+                        break  # a limiter, maybe one call away
+            else:
+                if takes and spawns:
+                    return True
+        return False
 
     # --- where was the queue made? ---------------------------------------------------
 
@@ -237,27 +312,40 @@ transport's `pause_reading()` in the file)."""
             + (f" ({spec.param}={self.ctx.settings.default_queue_size})" if spec.param else " (use queue.Queue(maxsize=...))")
         )
 
-    def _fix(self, call: cst.Call, spec: QueueSpec) -> Fix:
+    def _fix(self, values: List[Tuple[cst.Call, QueueSpec]]) -> Fix:
         size = self.ctx.settings.default_queue_size
-        if spec.param is None or spec.kind != "queue":
+        call, spec = values[0]
+        if any(s.param is None or s.kind != "queue" for _, s in values):
             return Fix(
                 Applicability.SUGGESTED,
                 f"Use a queue with a bound ({'queue.Queue(maxsize=...)' if spec.param is None else 'maxlen=...'}) "
                 "and make the producer wait when it is full",
             )
-        keyword = cst.Arg(
-            keyword=cst.Name(spec.param),
-            value=cst.Integer(str(size)),
-            equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
-        )
-        args = list(call.args)
-        if args:
-            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         return Fix(
             Applicability.UNSAFE,
             f"Bound the queue at {size} (the `default-queue-size` setting)",
-            (Edit(call, call.with_changes(args=args + [keyword])),),
+            tuple(Edit(c, _sized(c, s.param, size)) for c, s in values),  # type: ignore[arg-type]
         )
+
+
+_SPAWNS = frozenset({"create_task", "ensure_future", "start_soon"})
+
+
+def _spawns_in(node: ast.AST) -> bool:
+    return any(type(n) is ast.Call and terminal(n.func) in _SPAWNS for n in ast.walk(node))
+_NOT_OWN = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.ExceptHandler, cst.ExceptStarHandler)
+
+
+def _sized(call: cst.Call, param: str, size: int) -> cst.Call:
+    keyword = cst.Arg(
+        keyword=cst.Name(param),
+        value=cst.Integer(str(size)),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )
+    args = list(call.args)
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return call.with_changes(args=args + [keyword])
 
 
 def _innermost_function(stack: List[cst.CSTNode]) -> Optional[cst.FunctionDef]:
