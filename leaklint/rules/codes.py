@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Tuple
 
 # rules whose `default` is False: they run only when selected
-DEFAULT_OFF = frozenset({"LL404"})
+DEFAULT_OFF = frozenset({"LL104", "LL404"})
 
 _MODULE = re.compile(r"(ll\d{3})_")
 
