@@ -127,7 +127,7 @@ def _io_callable(ctx: "FileContext", func: cst.BaseExpression, scope: Scope) -> 
         return IoUse(kind, _code(ctx, func))
     receiver = func.value
     made_by = instance_class(receiver, scope)
-    if made_by is None and type(receiver) is cst.Name and receiver.value == "self":
+    if made_by is None and type(receiver) is cst.Name and receiver.value == "self" and not _own_method(scope, method):
         made_by = _client_base(scope)
     if made_by is not None:
         known = api.IO_CLIENT_METHODS.get(made_by)
@@ -215,12 +215,44 @@ def _client_base(scope: Scope) -> Optional[str]:
     owner = _class_of(scope)
     if owner is not None and owner.parent is not None:
         for base in owner.node.bases:
-            name = qualified_name(base.value, owner.parent)
-            if name in api.IO_CLIENT_METHODS:
+            name = _client_name(base.value, owner.parent)
+            if name is not None:
                 found = name
                 break
     scope.memo["client_base"] = found
     return found
+
+
+def _own_method(scope: Scope, method: str) -> bool:
+    """Whether the class `scope` is in defines `method` itself (not inherited)."""
+    owner = _class_of(scope)
+    if owner is None:
+        return False
+    body = owner.node.body
+    return any(type(s) is cst.FunctionDef and s.name.value == method for s in getattr(body, "body", ()))
+
+
+def _client_name(expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
+    """The known client class `expr` names: directly, subscripted (`Redis[bytes]`), or
+    through a name the module binds to one (`BaseRedis = Redis`, under
+    `if TYPE_CHECKING:`/`else:` as often as not)."""
+    if type(expr) is cst.Subscript:
+        expr = expr.value
+    name = qualified_name(expr, scope)
+    if name in api.IO_CLIENT_METHODS:
+        return name
+    if type(expr) is cst.Name:
+        found = scope.find(expr.value)
+        for binding in found[1] if found is not None else ():
+            value = binding.value
+            if binding.kind != "assign" or value is None:
+                continue
+            if type(value) is cst.Subscript:
+                value = value.value
+            name = qualified_name(value, found[0])  # type: ignore[index]
+            if name in api.IO_CLIENT_METHODS:
+                return name
+    return None
 
 
 # What _function_io answers for work that passes through a function holding a semaphore

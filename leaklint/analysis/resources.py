@@ -19,7 +19,7 @@ import enum
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -302,6 +302,9 @@ class LocalResource:
     top_uses: Optional[List[cst.BaseStatement]] = None
     skipped_by: Optional[cst.CSTNode] = None  # HAPPY_PATH: what can skip the release
     skip_kind: str = ""  # "raise": it can raise; "iterate": iterating it can; "exit": return/raise
+    # the statements of the function's body before this binding, when the name was bound
+    # to something else there: their mentions are of that earlier value
+    earlier: FrozenSet[int] = frozenset()
 
     @property
     def is_async(self) -> bool:
@@ -350,20 +353,47 @@ def _local_resource(ctx: "FileContext", made: Creation) -> Optional[LocalResourc
     found = scope.find(name)
     if found is None or found[0] is not scope:
         return None  # global / nonlocal
+    block = ctx.stack[index - 2]
+    function: cst.FunctionDef = scope.node  # type: ignore[assignment]
+    earlier: Set[int] = set()
     for binding in found[1]:
         if binding.node is holder:
             continue
         if binding.kind == "except":
             continue  # `except E as name`: a new variable for the handler (see _follow)
         # `x = None` before a `try:` (and after a close) is the usual companion
-        if binding.kind not in ("assign", "annassign") or not _is_none(binding.value):
+        if binding.kind in ("assign", "annassign") and _is_none(binding.value):
+            continue
+        # `f = open(a)` ... `f = open(b)` in the function's own body: from here on the
+        # name is this one (the earlier one is judged by `reopened`)
+        before = _earlier_statement(function, line, binding.node)
+        if before is None:
             return None
-    block = ctx.stack[index - 2]
-    function: cst.FunctionDef = scope.node  # type: ignore[assignment]
+        earlier.add(before)
+    if earlier:
+        # every statement before this binding: a mention there is of the earlier value
+        position = next(i for i, s in enumerate(function.body.body) if s is line)  # type: ignore[union-attr]
+        earlier = {id(s) for s in function.body.body[:position]}  # type: ignore[union-attr]
     local = LocalResource(made, name, function, line, holder,
-                          block if type(block) is cst.IndentedBlock else None, Fate.NEVER)
+                          block if type(block) is cst.IndentedBlock else None, Fate.NEVER,
+                          earlier=frozenset(earlier))
     _follow(ctx, local)
     return local
+
+
+def _earlier_statement(function: cst.FunctionDef, line: cst.CSTNode, bound: cst.CSTNode) -> Optional[int]:
+    """id of the statement of the function's own body that holds the binding `bound`,
+    when both it and `line` (this creation's statement) are statements of that body and it
+    comes first; else None (a binding in a branch, a loop, or after this one)."""
+    body = function.body
+    if type(body) is not cst.IndentedBlock or not any(statement is line for statement in body.body):
+        return None  # this creation sits in a branch or a loop: too many ways to reach it
+    for statement in body.body:
+        if statement is line:
+            return None  # reached this creation first: the other binding comes after
+        if type(statement) is cst.SimpleStatementLine and any(small is bound for small in statement.body):
+            return id(statement)
+    return None
 
 
 def _is_none(value: Optional[cst.BaseExpression]) -> bool:
@@ -410,6 +440,8 @@ def _follow(ctx: "FileContext", local: LocalResource) -> None:
     seen_tops: Set[int] = set()
     block = local.block
     for path in _name_paths(local.function.body, local.name):
+        if local.earlier and id(path[1]) in local.earlier:
+            continue  # the name's earlier value
         node = path[-1]
         parent = path[-2]
         # a nested scope that binds the name has its own variable; one that does not
@@ -526,11 +558,13 @@ def reopened(ctx: "FileContext", made: Creation) -> Optional[Tuple[str, cst.CSTN
                 value = small.value
                 if type(value) is cst.Await:
                     value = value.expression
-                if type(value) is cst.Call and ctx.module.code_for_node(value.func) == func_text and not any(
-                        True for _ in _name_paths(value, name)):
+                if type(value) is cst.Call and not any(True for _ in _name_paths(value, name)) and (
+                        ctx.module.code_for_node(value.func) == func_text or creation(ctx, value) is not None):
                     return name, statement
                 return None
         if type(statement) not in (cst.SimpleStatementLine, cst.If, cst.For, cst.While):
+            if not any(True for _ in _name_paths(statement, name)):
+                continue  # a `with`, `try`, def... that never mentions the name cannot release it
             return None  # a `try`, `with`, def...: too many ways to release or keep it
         for path in _name_paths(statement, name):
             if any(type(a) in _NESTED_SCOPES or type(a) in _COMPREHENSIONS for a in path[1:-1]):
