@@ -151,6 +151,9 @@ def main() -> None:
         ("leaklint cold, -j 1", leaklint + ["--no-cache", "--jobs", "1", str(corpus)], None),
         ("leaklint cold, default jobs", leaklint + ["--no-cache", str(corpus)], None),
         ("leaklint warm cache, -j 1", leaklint + ["--jobs", "1", str(corpus)], "warm"),
+        # a copy of the corpus with a warm cache, one file edited before each run: the
+        # pre-commit case (the edited file is linted, the others' summaries and results read)
+        ("leaklint warm, one file changed, -j 1", leaklint + ["--jobs", "1", "COPY"], "changed"),
         ("flake8 -j 1 (pycodestyle + pyflakes)", ["flake8", "-j", "1", "--exit-zero", str(corpus)], "flake8"),
         ("flake8 -j 1 + leaklint plugin", [py, "-m", "flake8", "-j", "1", "--exit-zero", str(corpus)], None),
         ("flake8 -j 1 + flake8-bugbear", ["flake8", "-j", "1", "--exit-zero", str(corpus)], "bugbear"),
@@ -168,9 +171,19 @@ def main() -> None:
         if extra in TOOLS:
             tool = tool_python(extra)
             command = [str(tool.parent / command[0]), *command[1:]]
+        edit = None
+        if extra == "changed":
+            copy = scratch / "corpus-copy"
+            if not copy.exists():
+                shutil.copytree(corpus, copy)
+            command = [str(copy) if part == "COPY" else part for part in command]
+            edited = sorted(copy.rglob("*.py"))[files // 2]
+            edit = lambda run: edited.write_text(edited.read_text(errors="replace") + f"\n# edit {run}\n")  # noqa: E731
         measure(command, scratch, env)  # bytecode written, and for "warm" the cache filled
         times, peaks = [], []
-        for _ in range(args.runs):
+        for run in range(args.runs):
+            if edit is not None:
+                edit(run)
             seconds, peak = measure(command, scratch, env)
             times.append(seconds)
             peaks.append(peak)

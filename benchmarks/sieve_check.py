@@ -5,6 +5,7 @@ findings (code, position, message, fix); then prints how much libcst was spared.
     python benchmarks/sieve_check.py /tmp/leaklint-bench/corpus-small
     python benchmarks/sieve_check.py --select LL2 --corpus small
 
+With the project index of all the files given (`--no-index`: each file's own facts).
 Exit status 1 when a finding differs. Not a test (a corpus takes minutes without the
 sieve); tests/test_sieve.py runs the same comparison on the fixtures and the standard
 library's concurrency modules.
@@ -61,6 +62,8 @@ def main() -> int:
     parser.add_argument("paths", nargs="*")
     parser.add_argument("--corpus", choices=["small", "large"], help="the benchmark corpus (built by bench.py)")
     parser.add_argument("--select", default="LL", help="codes to run (default: every rule)")
+    parser.add_argument("--no-index", action="store_true",
+                        help="each file with its own facts only (default: with the project index of all the files)")
     args = parser.parse_args()
     paths = list(args.paths)
     if args.corpus:
@@ -70,6 +73,11 @@ def main() -> int:
     rules = engine.selected_rules(settings)
     pattern = engine.trigger_pattern(rules, settings)
 
+    index = None
+    if not args.no_index:  # the facts of every file, as `leaklint check` sees them
+        from leaklint.api import build_project
+
+        index = build_project(list(files_under(paths)), paths, settings)
     files = lines = past_filter = past_filter_lines = past_sieve = kept_lines = 0
     differ = 0
     timing = {True: 0.0, False: 0.0}
@@ -83,7 +91,7 @@ def main() -> int:
         for on in (True, False):
             engine.SIEVE = on
             start = time.perf_counter()
-            found[on] = key(lint_source(data, path, settings).diagnostics)
+            found[on] = key(lint_source(data, path, settings, project=index).diagnostics)
             timing[on] += time.perf_counter() - start
         engine.SIEVE = True
         if found[True] != found[False]:

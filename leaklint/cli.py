@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from leaklint import __version__, baseline
 from leaklint.api import default_jobs, lint_file, lint_paths, lint_source, tune_gc
@@ -19,11 +19,13 @@ from leaklint.config import ConfigError, ConfigFinder, Selection, Settings, chec
 from leaklint.diagnostics import Applicability, Diagnostic
 from leaklint.discovery import STDIN, discover
 from leaklint.docs import render_rule
-from leaklint.fixes import FixOutcome, fix_diff, fix_paths, text_edits
 from leaklint.report import FORMATS, TEXT_FORMATS, ReportOptions
 from leaklint.report.sarif import TextEdit
 from leaklint.report.statistics import write_statistics
-from leaklint.rules import all_rules, rules_by_code
+from leaklint.rules import all_rules, rules_by_code  # light: the rule modules load when asked for
+
+if TYPE_CHECKING:  # the fix engine (libcst) is imported where a fix is needed
+    from leaklint.fixes import FixOutcome
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print only a table of the number of findings per code ([*]: fixable)")
     check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     check.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of internal errors")
+    check.add_argument("--explain-index", action="store_true",
+                       help="lint nothing: print what the project index knows about each file given")
     _add_run_arguments(check)
 
     rule = sub.add_parser("rule", help="explain one rule (by code or name), or every rule with --all")
@@ -259,6 +263,33 @@ def _new_only(known: Optional[Counter], diagnostics: List[Diagnostic], root: Cal
     return diagnostics
 
 
+def run_explain_index(paths: List[str], settings: Settings, out: TextIO) -> int:
+    """`check --explain-index PATH...`: what the project index knows about each file (its
+    factories, resource classes, releases, attributes it types, and the facts of other
+    modules its findings depend on), so a user can see why a call counts as a creation."""
+    from leaklint.api import build_project
+    from leaklint.discovery import discover
+    from leaklint.project import module_name
+
+    files = [p for p in discover(paths, settings) if p != STDIN and p.endswith(".py")]
+    index = build_project(files, paths, settings)
+    for path in files:
+        module, _package = module_name(path)
+        module = module or "__main__"
+        if index.paths.get(module) != path:
+            out.write(f"{path}: not in the index (it does not parse, or another file has its module name)\n")
+            continue
+        facts = index.explain(module)
+        out.write(f"{path} (module {module})\n")
+        for heading, label in (("factories", "factory"), ("resource classes", "resource class"),
+                               ("releases", "release of"), ("attributes", "attribute")):
+            for name, text in sorted(facts[heading].items()):
+                out.write(f"  {label} {name}: {text}\n")
+        depends = facts["depends on"]
+        out.write(f"  depends on: {', '.join(depends) if depends else 'nothing from the index'}\n")
+    return 0
+
+
 def _use_color(stream: TextIO) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
@@ -271,6 +302,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     groups = _groups(args)
     if args.fix or args.diff:
         return run_fix(args, groups, out)
+    if args.explain_index:
+        return max(run_explain_index(paths, settings, out) for settings, paths in groups)
     stdin = None
     if STDIN in args.paths:
         stdin = sys.stdin.buffer.read()
@@ -363,6 +396,8 @@ def _sarif_edits(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Setti
                  stdin_filename: Optional[str]) -> Callable[[Diagnostic], List[TextEdit]]:
     lookup = _fix_lookup(diagnostics, settings_of, stdin, stdin_filename)
 
+    from leaklint.fixes import text_edits
+
     def edits(d: Diagnostic) -> List[TextEdit]:
         found = lookup(d)
         return [TextEdit(*e) for e in text_edits(*found)] if found else []
@@ -374,6 +409,7 @@ def _fix_diffs(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Setting
                stdin_filename: Optional[str], unsafe: bool) -> Callable[[Diagnostic], Optional[List[str]]]:
     applying = [d for d in diagnostics if d.fix is not None and d.fix.applies(unsafe)]
     lookup = _fix_lookup(applying, settings_of, stdin, stdin_filename, limit=MAX_FIX_DIFFS)
+    from leaklint.fixes import fix_diff  # libcst: only when a fix is shown
 
     def diff(d: Diagnostic) -> Optional[List[str]]:
         found = lookup(d)
@@ -397,6 +433,8 @@ def run_fix(args: argparse.Namespace, groups: List[Tuple[Settings, List[str]]], 
     """--fix / --diff: fix every file to a fixed point; write (or diff) the result; report
     the findings that remain. Standard input's fixed text goes to standard output, and
     the report then to standard error."""
+    from leaklint.fixes import fix_paths  # libcst: only when fixing
+
     known = _load_baseline(args)
     stdin = sys.stdin.buffer.read() if STDIN in args.paths else None
     results = []
@@ -444,7 +482,7 @@ def run_fix(args: argparse.Namespace, groups: List[Tuple[Settings, List[str]]], 
     return EXIT_CLEAN
 
 
-def _show_fixes(outcomes: Sequence[FixOutcome], stream: TextIO) -> None:
+def _show_fixes(outcomes: Sequence["FixOutcome"], stream: TextIO) -> None:
     """ruff's --show-fixes: per file, how many of each code were fixed."""
     fixed = [o for o in outcomes if o.applied]
     total = sum(len(o.applied) for o in fixed)

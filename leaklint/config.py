@@ -208,9 +208,10 @@ KEYS_BY_NAME = {k.name: k for k in KEYS}
 
 
 def _known_codes() -> List[str]:
-    from leaklint.rules import all_rules
+    # the codes alone, not the rule modules: config stays below the rules (no import circle)
+    from leaklint.rules.codes import known_codes
 
-    return [r.code for r in all_rules()]
+    return list(known_codes())
 
 
 def check_code_prefix(code: str) -> None:
@@ -306,10 +307,9 @@ class Settings:
         key = (self.select, self.extend_select, self.ignore, self.cli_selection)
         found = _enabled_cache.get(key)  # asked for every file: 0.2 ms each to expand
         if found is None:
-            from leaklint.rules import all_rules
+            from leaklint.rules.codes import default_codes
 
-            defaults = frozenset(r.code for r in all_rules() if r.default)
-            found = _enabled_cache[key] = _resolve(self._layers(), defaults)
+            found = _enabled_cache[key] = _resolve(self._layers(), default_codes())
         return found
 
     def reports_parse_errors(self) -> bool:

@@ -36,6 +36,7 @@ class FileContext:
         knowledge: "Knowledge",
         is_notebook: bool = False,
         aliases: Optional[frozenset] = None,
+        project: Optional[Any] = None,
     ) -> None:
         self.path = path
         self.source = source
@@ -50,6 +51,11 @@ class FileContext:
         self.scope: Scope = Scope(module, None)
         self.scopes: Dict[cst.CSTNode, Scope] = {module: self.scope}
         self._aliases: Optional[frozenset] = aliases  # given when CPython's tree was read
+        # the project index as this file sees it (leaklint.project.ModuleView), or None;
+        # read-only: built before any rule runs
+        self.project = project
+        # where analyses that only hold a scope find it (subscribing.receiver_class)
+        self.scope.memo["leaklint.project"] = project
 
     # --- where the walk is --------------------------------------------------------
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
-import libcst as cst
+if TYPE_CHECKING:  # annotations only: reporting and the cache never need libcst
+    import libcst as cst
 
 
 class Applicability(str, enum.Enum):

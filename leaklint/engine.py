@@ -7,20 +7,23 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
-
-import libcst as cst
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
 from leaklint import sieve
-from leaklint.analysis.deep import run_deep
-from leaklint.analysis.positions import compute_positions, positions_in_statements
-from leaklint.analysis.scopes import Scope
-from leaklint.analysis.walk import SCOPE_NODES, iter_children
 from leaklint.config import Settings
-from leaklint.context import FileContext
 from leaklint.diagnostics import Diagnostic, Finding
 from leaklint.noqa import LineNoqa, file_noqa_codes  # file_noqa_codes: notebook.py imports it from here
-from leaklint.rules import Rule, all_rules, rules_by_code
+from leaklint.project import ModuleView, ProjectIndex, local_view, summarize_text, summarize_tree, summary_of
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from leaklint.context import FileContext
+    from leaklint.rules import Rule
+
+# libcst, the rules and the analyses on libcst's tree are imported when a file first
+# reaches them (about a third of a second): a run that reads every result from the
+# cache, or whose files no rule can match, never pays for them.
 
 PARSE_ERROR = "LL001"
 
@@ -41,7 +44,10 @@ class SourceFile:
 class FileResult:
     path: str
     diagnostics: List[Diagnostic] = field(default_factory=list)
-    module: Optional[cst.Module] = None  # kept for the fix engine when it asks
+    module: Optional["cst.Module"] = None  # kept for the fix engine when it asks
+    # the file's project-index summary (leaklint.project), when it was asked for and the
+    # file parses; what the index is built from
+    summary: Optional[dict] = None
 
 
 class DecodeError(Exception):
@@ -74,7 +80,9 @@ def decode_source(data: bytes) -> Tuple[str, str]:
 class _Dispatch:
     """visit_/leave_ handlers of the selected rules, indexed by node type."""
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(self, rules: Sequence["Rule"]) -> None:
+        import libcst as cst
+
         self.visit: Dict[type, List[Callable]] = {}
         self.leave: Dict[type, List[Callable]] = {}
         for rule in rules:
@@ -91,8 +99,13 @@ class _Dispatch:
                 table.setdefault(node_type, []).append(getattr(rule, attr))
 
 
-def _walk(module: cst.Module, ctx: FileContext, dispatch: _Dispatch) -> None:
+def _walk(module: "cst.Module", ctx: "FileContext", dispatch: _Dispatch) -> None:
     """One pre-order walk with enter/leave events, keeping ctx.stack and ctx.scope."""
+    import libcst as cst
+
+    from leaklint.analysis.scopes import Scope
+    from leaklint.analysis.walk import SCOPE_NODES, iter_children
+
     visit, leave = dispatch.visit, dispatch.leave
     stack = ctx.stack
     # explicit stack of (node, children iterator) to survive deep nesting
@@ -121,7 +134,9 @@ def _walk(module: cst.Module, ctx: FileContext, dispatch: _Dispatch) -> None:
         work.append((child, iter_children(child)))
 
 
-def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type[Rule]]:
+def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type["Rule"]]:
+    from leaklint.rules import all_rules
+
     enabled = settings.enabled_codes()
     return [
         r for r in all_rules()
@@ -132,7 +147,7 @@ def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type[R
 _trigger_cache: Dict[Tuple, Optional["re.Pattern[str]"]] = {}
 
 
-def trigger_pattern(rules: Sequence[Type[Rule]], settings: Settings) -> Optional["re.Pattern[str]"]:
+def trigger_pattern(rules: Sequence[Type["Rule"]], settings: Settings) -> Optional["re.Pattern[str]"]:
     """One regex matching any trigger of `rules`; None when some rule cannot tell
     (then every file is parsed)."""
     key = (tuple(r.code for r in rules), settings)
@@ -193,11 +208,17 @@ PARTIAL_POSITIONS = True
 
 
 def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = False,
-              tree: Optional[ast.Module] = None, whole: bool = False) -> FileResult:
+              tree: Optional[ast.Module] = None, whole: bool = False,
+              project: Union[ModuleView, ProjectIndex, None] = None,
+              want_summary: bool = False) -> FileResult:
     """Lint decoded source text. `cpython_parsed`: the caller (flake8) has already
     parsed it with CPython's parser, so the guard below need not parse it again; `tree`
     is that parse, when the caller has it. `whole`: parse the whole file with libcst,
-    not only what the rules' candidates need (the fix engine writes the module back)."""
+    not only what the rules' candidates need (the fix engine writes the module back).
+    `project`: the project index as this file sees it, or a whole index (the file's
+    view of it is taken with its summary as it is now); without it the rules see the
+    file's own facts only. `want_summary`: put the file's index summary in the result
+    (parsing it for that alone when no rule needs it)."""
     result = FileResult(source.path)
     text = source.text
     file_codes = file_noqa_codes(text)
@@ -214,8 +235,9 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     # parse (the cheapest syntax check there is) still reports their syntax errors.
     if rules:
         pattern = trigger_pattern(rules, settings)
-        if pattern is not None and pattern.search(text) is None:
-            _syntax_check(result, source, settings, cpython_parsed, file_codes)
+        if pattern is not None and pattern.search(text) is None and not _names_project_facts(text, project):
+            _syntax_check(result, source, settings, cpython_parsed, file_codes,
+                          want_summary and not source.is_notebook)
             return result
     else:  # LL001 alone (or nothing) selected: a syntax check of every file
         _syntax_check(result, source, settings, cpython_parsed, file_codes)
@@ -232,9 +254,26 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     parse_text = text
     line_map: Optional[List[int]] = None  # a slice's lines -> the file's
     aliases = None
-    if tree is not None and rules and SIEVE and not source.is_notebook:
+    index = None
+    if tree is not None and not source.is_notebook and (rules or want_summary):
         try:
             index = sieve.AstFile(tree, text, settings, settings.knowledge())
+        except RecursionError:
+            index = None
+        try:  # a summary that fails (a bug) costs the index's facts, never the file's findings
+            summary = summary_of(index, source.path) if index is not None else None
+        except Exception:
+            summary = None
+        if want_summary:
+            result.summary = summary
+        if isinstance(project, ProjectIndex):  # a whole index (flake8, stdin): this file's view of it
+            project = project.view_for(summary, source.path) if summary is not None else None
+        if project is None:  # the file's own facts (flake8, stdin, the CLI's first pass)
+            project = local_view(summary, source.path, settings.knowledge(), str(settings.root))
+        if index is not None:
+            index.project = project
+    if index is not None and rules and SIEVE:
+        try:
             kept = sieve.plan(rules, index)
             aliases = index.aliases
         except Exception:  # a candidate check that fails (deep nesting, a bug) hides nothing
@@ -250,11 +289,17 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
         starts = [(stmt.lineno, [s.lineno for s in stmt.body] if type(stmt) is ast.ClassDef else None)
                   for stmt in tree.body]
     tree = None
+    import libcst as cst
+
+    from leaklint.context import FileContext
+
     try:
         module = cst.parse_module(parse_text)
     except Exception as exc:  # ParserSyntaxError, and the native parser's other complaints
         if parse_text is not text:  # a slice libcst refuses: judge the file as it is
-            return lint_text(source, settings, cpython_parsed=True, whole=True)
+            again = lint_text(source, settings, cpython_parsed=True, whole=True, project=project)
+            again.summary = result.summary
+            return again
         if cpython_error is not None:
             _report_syntax_error(result, source, settings, cpython_error, file_codes)
         elif isinstance(exc, cst.ParserSyntaxError):
@@ -268,7 +313,7 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     if not rules:
         return result
     ctx = FileContext(source.path, text, module, settings, settings.knowledge(), is_notebook=source.is_notebook,
-                      aliases=aliases)
+                      aliases=aliases, project=project)
     instances = [rule(ctx) for rule in rules]
     try:
         _walk(module, ctx, _Dispatch(instances))
@@ -285,14 +330,39 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     return result
 
 
+def __getattr__(name: str):
+    # `engine.cst`: libcst, imported when first asked for (tests spy on its parser)
+    if name == "cst":
+        import libcst
+
+        return libcst
+    raise AttributeError(name)
+
+
+def _names_project_facts(text: str, project: Union[ModuleView, ProjectIndex, None]) -> bool:
+    """Whether `text` calls a project factory or resource class by name: the index's
+    words widen the text pre-filter."""
+    if project is None or not project.short_names:
+        return False
+    index = project if isinstance(project, ProjectIndex) else project.index
+    pattern = index.trigger_pattern()
+    return pattern is not None and pattern.search(text) is not None
+
+
 def _syntax_check(result: FileResult, source: SourceFile, settings: Settings, cpython_parsed: bool,
-                  file_codes: Optional[frozenset]) -> None:
-    """LL001 for a file no rule needs to parse (flake8 has parsed it already)."""
-    if cpython_parsed or not settings.reports_parse_errors() or _suppressed(PARSE_ERROR, file_codes):
+                  file_codes: Optional[frozenset], want_summary: bool = False) -> None:
+    """LL001 for a file no rule needs to parse (flake8 has parsed it already); and, when
+    asked, its project-index summary from the same parse."""
+    check = not cpython_parsed and settings.reports_parse_errors() and not _suppressed(PARSE_ERROR, file_codes)
+    if not check and not want_summary:
         return
-    _tree, error = _cpython_parse(source.text)
+    tree, error = _cpython_parse(source.text)
     if error is not None:
-        _report_syntax_error(result, source, settings, error, file_codes)
+        if check:
+            _report_syntax_error(result, source, settings, error, file_codes)
+        return
+    if want_summary and tree is not None:
+        result.summary = summarize_tree(tree, source.text, source.path, settings)
 
 
 # CPython's own limits on nesting: a file it refuses for these is never given to libcst
@@ -326,6 +396,8 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
     # reported whatever is selected (as ruff's syntax errors), unless explicitly ignored
     if not settings.reports_parse_errors() or _suppressed(PARSE_ERROR, file_codes):
         return
+    from leaklint.rules import rules_by_code
+
     rule = rules_by_code()[PARSE_ERROR]
     cell, cell_line = source.line_map(line) if source.line_map else (None, line)
     lines = source.text.splitlines()
@@ -336,10 +408,14 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
     )
 
 
-def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Module,
+def _to_diagnostics(findings: List[Finding], source: SourceFile, module: "cst.Module",
                     enabled: frozenset, file_codes: Optional[frozenset],
                     starts: Optional[list] = None, line_map: Optional[List[int]] = None,
                     peer_noqa: bool = True) -> List[Diagnostic]:
+    from leaklint.analysis.deep import run_deep
+    from leaklint.analysis.positions import compute_positions, positions_in_statements
+    from leaklint.rules import rules_by_code
+
     positions = None
     if starts is not None and PARTIAL_POSITIONS:  # placed by the ast: the file's own lines
         positions = run_deep(positions_in_statements, module, findings, starts)
@@ -378,7 +454,8 @@ def _to_diagnostics(findings: List[Finding], source: SourceFile, module: cst.Mod
     return out
 
 
-def lint_bytes(data: bytes, path: str, settings: Settings, *, whole: bool = False) -> FileResult:
+def lint_bytes(data: bytes, path: str, settings: Settings, *, whole: bool = False,
+               project: Optional[ModuleView] = None, want_summary: bool = False) -> FileResult:
     """Lint a Python file's raw bytes."""
     try:
         text, encoding = decode_source(data)
@@ -386,7 +463,8 @@ def lint_bytes(data: bytes, path: str, settings: Settings, *, whole: bool = Fals
         result = FileResult(path)
         _parse_error(result, SourceFile(path, ""), settings, exc.line, 1, exc.message, None)
         return result
-    return lint_text(SourceFile(path, text, encoding), settings, whole=whole)
+    return lint_text(SourceFile(path, text, encoding), settings, whole=whole, project=project,
+                     want_summary=want_summary)
 
 
 def report_unreadable(path: str, exc: OSError, settings: Settings) -> FileResult:

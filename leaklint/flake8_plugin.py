@@ -4,7 +4,8 @@ flake8 decides which codes are shown (`select`, `ignore`, `extend-default-ignore
 default-off rules, `# noqa`, `per-file-ignores`); the plugin runs every rule. The API
 tables and thresholds come from `[tool.leaklint]` in the nearest pyproject.toml,
 overridden by the `--leaklint-*` options. Syntax errors are flake8's (E999): the plugin
-never reports LL001.
+never reports LL001. flake8 gives one file at a time: the project index is the one the
+last `leaklint check` cached under the project root, else the file's own facts.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Plugin:
     name = "leaklint"
     version = __version__
     _settings: Optional[Settings] = None
+    _index: Optional[Tuple[Any]] = None  # (the cached project index or None,), once read
 
     def __init__(self, tree: Any, lines: list, filename: str) -> None:
         # `tree` makes flake8 run this as an AST plugin (after its own syntax check);
@@ -84,11 +86,23 @@ class Plugin:
             raise ExecutionError(f"leaklint: --leaklint-{exc.key}: {exc.reason}") from None
         cls._settings = settings
 
+    @classmethod
+    def _project(cls, settings: Settings) -> Optional[Any]:
+        """The project index from the summaries `leaklint check` cached under the project
+        root, read once per process; None (the file's own facts) without one."""
+        if cls._index is None:
+            from leaklint.api import cached_index
+
+            found = cached_index(settings)
+            cls._index = (found,)
+        return cls._index[0]
+
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
         settings = type(self)._settings or Settings(select=("LL",))
         # flake8 runs AST plugins only on files CPython parsed: no need to parse again
         tree = self.tree if isinstance(self.tree, ast.Module) else None
-        result = lint_text(SourceFile(self.filename, "".join(self.lines)), settings, cpython_parsed=True, tree=tree)
+        result = lint_text(SourceFile(self.filename, "".join(self.lines)), settings, cpython_parsed=True, tree=tree,
+                           project=type(self)._project(settings))
         for d in result.diagnostics:
             if d.code == PARSE_ERROR:
                 continue

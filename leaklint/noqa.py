@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
-import libcst as cst
+if TYPE_CHECKING:  # the checks below meet libcst's nodes only once a file was linted
+    import libcst as cst
 
 _CODES = r"[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*"
 _LINE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>" + _CODES + "))?", re.IGNORECASE)
@@ -137,7 +138,9 @@ def peer_silences(peer: str, code: str, node: Optional[cst.CSTNode], member: Opt
     return True
 
 
-def _terminal(expr: cst.BaseExpression) -> Optional[str]:
+def _terminal(expr: "cst.BaseExpression") -> Optional[str]:
+    import libcst as cst
+
     if isinstance(expr, cst.Name):
         return expr.value
     if isinstance(expr, cst.Attribute):
@@ -145,7 +148,9 @@ def _terminal(expr: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _opens_a_file(node: Optional[cst.CSTNode]) -> bool:
+def _opens_a_file(node: Optional["cst.CSTNode"]) -> bool:
+    import libcst as cst
+
     if not isinstance(node, cst.Call):
         return False
     name = _terminal(node.func)
@@ -154,9 +159,11 @@ def _opens_a_file(node: Optional[cst.CSTNode]) -> bool:
     return name in _FILE_OPENERS
 
 
-def _decorates_a_method(node: Optional[cst.CSTNode], member: Optional[cst.CSTNode]) -> bool:
+def _decorates_a_method(node: Optional["cst.CSTNode"], member: Optional["cst.CSTNode"]) -> bool:
     """A decorator of a function defined in a class body, not a static or class method
     (B019 looks at regular methods only)."""
+    import libcst as cst
+
     if not isinstance(member, cst.FunctionDef) or not any(d is node for d in member.decorators):
         return False
     return not any(_terminal(d.decorator) in ("staticmethod", "classmethod") for d in member.decorators)

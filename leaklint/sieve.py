@@ -82,6 +82,7 @@ class AstFile:
         self._summaries: Dict[ast.AST, Summary] = {}
         self._wanted: Dict[FrozenSet[str], List[ast.Call]] = {}
         self.memo: Dict[str, Any] = {}  # what the families' candidate checks compute once per file
+        self.project: Any = None  # the project index as this file sees it (set by the engine)
         self._index()
 
     def _index(self) -> None:

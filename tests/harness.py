@@ -34,7 +34,44 @@ Key = Tuple[Line, str]
 
 
 def fixture_files():
-    return sorted(p for p in FIXTURES.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+    """Single-file fixtures, each linted on its own (not the project packages below)."""
+    return sorted(p for p in FIXTURES.rglob("*")
+                  if p.suffix in SUFFIXES and p.is_file() and not p.relative_to(FIXTURES).parts[0].startswith("project_"))
+
+
+def package_fixtures():
+    """Multi-module fixtures: tests/fixtures/project_*/, each linted as one project, so
+    the project index (leaklint.project) sees across its modules."""
+    return sorted(p for p in FIXTURES.glob("project_*") if p.is_dir())
+
+
+def package_expected(folder: Path) -> CounterT[Tuple[str, Line, str]]:
+    found: CounterT[Tuple[str, Line, str]] = Counter()
+    for path in sorted(folder.rglob("*.py")):
+        for (line, code), count in expected(path).items():
+            found[(str(path.relative_to(folder)), line, code)] += count
+    return found
+
+
+def package_actual(folder: Path, **options) -> CounterT[Tuple[str, Line, str]]:
+    """Findings of linting the whole folder (`options`: lint_paths's, e.g. jobs, use_cache)."""
+    from leaklint.api import lint_paths
+
+    settings = settings_from_table({"select": ["LL"]}, None, root=folder)
+    found: CounterT[Tuple[str, Line, str]] = Counter()
+    for result in lint_paths([str(folder)], settings, **options):
+        for d in result.diagnostics:
+            found[(str(Path(d.path).relative_to(folder)), d.line, d.code)] += 1
+    return found
+
+
+def describe_package_mismatch(folder: Path, want, got) -> str:
+    out = [f"{folder.name}:"]
+    for key, count in sorted((want - got).items(), key=repr):
+        out.append(f"  missing    {key[2]} at {key[0]}:{key[1]} (x{count})")
+    for key, count in sorted((got - want).items(), key=repr):
+        out.append(f"  unexpected {key[2]} at {key[0]}:{key[1]} (x{count})")
+    return "\n".join(out)
 
 
 def source_lines(path: Path) -> List[Tuple[Line, str]]:

@@ -102,7 +102,8 @@ def triggers(knowledge) -> frozenset:
 def call_gate(ctx: "FileContext") -> frozenset:
     """The last names a call must have to be worth asking `creation` about in this
     file: the table's, plus every name the file may bind to another callable."""
-    return short_names(ctx.knowledge) | ctx.alias_names
+    names = short_names(ctx.knowledge) | ctx.alias_names
+    return names | ctx.project.short_names if ctx.project is not None else names
 
 
 def label(call: cst.Call) -> Optional[str]:
@@ -121,11 +122,13 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
     resolves names in the current scope)."""
     label = terminal_name(call.func)
     knowledge = ctx.knowledge
+    project = ctx.project
     if label is None or (
         label not in knowledge.short_names("resources")
         and label not in table.METHOD_RESOURCES
         and label not in table.TYPED_METHOD_RESOURCES
         and label not in ctx.alias_names
+        and (project is None or label not in project.short_names)
     ):
         return None  # cheap: the great majority of calls
     cache = _state(ctx).creations
@@ -134,7 +137,11 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
     found: Optional[Creation] = None
     name = ctx.callee(call, knowledge.short_names("resources"))
     specs = knowledge.resources.get(name or "")
-    if specs and not _owns_nothing(ctx, name, call) and not _patched(ctx):
+    made = project.made(ctx, call) if project is not None and not specs else None
+    if made is not None:  # a project factory or resource class (leaklint.project)
+        if not _patched(ctx):
+            found = Creation(call, _awaited(ctx, call), made.spec, made.label)
+    elif specs and not _owns_nothing(ctx, name, call) and not _patched(ctx):
         spec = specs[0] if len(specs) == 1 else _merge(specs)
         label = name[len("builtins."):] if name.startswith("builtins.") else name
         if name not in table.STARTED_BY or _started(ctx, call, table.STARTED_BY[name]):
@@ -1135,6 +1142,8 @@ def advice(made: Creation) -> str:
     if made.builtin and callable_ in table.CLOSING:
         return "wrap it in `with contextlib.closing(...)` (its own `with` does not close it)"
     if made.builtin and callable_ not in table.WITH_EXIT:
+        return f"call {made.release_text()} in a `finally`"
+    if not made.builtin and not made.spec.with_releases:  # a project class that is no context manager
         return f"call {made.release_text()} in a `finally`"
     verb = "async with" if made.spec.awaited else "with"
     return f"use `{verb}`, or call {made.release_text()} in a `finally`"

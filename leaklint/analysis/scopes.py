@@ -211,7 +211,7 @@ def _collect(scope: Scope) -> Dict[str, List[Binding]]:
 
 # Qualified names the knowledge tables hold (knowledge.Knowledge.build adds them): of a
 # name imported two ways, the spelling a table knows is the one the rules are given.
-KNOWN_NAMES: Set[str] = set()
+from leaklint.knowledge import KNOWN_NAMES  # noqa: E402  (filled by the tables, read here)
 
 
 def alternatives(scope: Scope, name: str) -> Optional[Tuple[str, ...]]:

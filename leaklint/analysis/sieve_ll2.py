@@ -36,7 +36,11 @@ def creations(index: "AstFile") -> Iterator[Tuple[ast.Call, ast.AST, Optional[as
     """Each call that may create a resource (its last name is a resource's, a method
     resource's, or a possible alias), with the expression a name would be bound to (the
     `await` around it, if any) and that expression's parent: what the result is used for."""
-    for call in index.calls(flow.short_names(index.knowledge)):
+    names = flow.short_names(index.knowledge)
+    project = index.project
+    if project is not None and project.short_names:  # the project's factories and resource classes
+        names = names | project.short_names
+    for call in index.calls(names):
         if _unresolvable(index, call):
             continue
         expr: ast.AST = call
@@ -53,6 +57,8 @@ def _unresolvable(index: "AstFile", call: ast.Call) -> bool:
     func = call.func
     if type(func) is not ast.Attribute or func.attr in table.METHOD_RESOURCES:
         return False
+    if index.project is not None and func.attr in index.project.short_names:
+        return False  # `self.make()`: a project method may be a factory
     if func.attr in table.TYPED_METHOD_RESOURCES and _typed_receivers_imported(index):
         return False  # `Path(p).open()`, `zf.open(name)`: the receiver's class decides
     root = func.value

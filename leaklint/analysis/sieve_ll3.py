@@ -76,11 +76,13 @@ def _by_name(knowledge) -> Dict[str, List]:
 def live_names(index) -> FrozenSet[str]:
     text = index.text
     present: Dict[str, bool] = {}  # each word searched for once per file, not once per spec
+    # a receiver's type may come from an attribute set in another module (leaklint.project)
+    typed = index.project.type_words if index.project is not None else frozenset()
 
     def holds(word: str) -> bool:
         found = present.get(word)
         if found is None:
-            found = present[word] = word in text
+            found = present[word] = word in text or word in typed
         return found
 
     live = set()

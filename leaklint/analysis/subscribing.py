@@ -267,8 +267,26 @@ def receiver_class(expr: cst.BaseExpression, scope: Scope, _depth: int = 0) -> O
     if kind is cst.Attribute:
         if type(expr.value) is cst.Name and expr.value.value == "self":
             return _agree(receiver_class(v, s, _depth + 1) for v, s in self_attribute_values(expr.attr.value, scope))
+        found = _project_type(expr, scope)  # `app.state.updates`, set in another function or module
+        if found is not None:
+            return found
         return _product(qualified_name(expr, scope))  # a module's object: `logging.root`
     return None
+
+
+def _project_type(expr: cst.Attribute, scope: Scope) -> Optional[str]:
+    """The class of what the project index says `a.b.c = <call>` stored, wherever that
+    assignment is (leaklint.project); None when it does not know."""
+    project = scope.module_scope.memo.get("leaklint.project")
+    if project is None:
+        return None
+    name = project.chain_name(expr, scope)  # type: ignore[attr-defined]
+    found = project.index.attribute_type(name) if name is not None else None  # type: ignore[attr-defined]
+    if found is None:
+        return None
+    made = found[0]
+    product = table.METHOD_PRODUCTS.get(made.rsplit(".", 1)[-1])
+    return product if product is not None else _product(made.lstrip("."))
 
 
 def _agree(classes: Iterable[Optional[str]]) -> Optional[str]:

@@ -66,9 +66,13 @@ def register_builtin_names() -> None:
     _register_known(())
 
 
+# Qualified names the tables hold, which the resolver (analysis.scopes) prefers; kept
+# here, not in the resolver's module, so building the tables does not import libcst.
+KNOWN_NAMES: set = set()
+
+
 def _register_known(extra: Iterable[Any]) -> None:
-    """Tell the resolver which spellings the tables hold (scopes.KNOWN_NAMES)."""
-    from leaklint.analysis import scopes
+    """Tell the resolver which spellings the tables hold (KNOWN_NAMES)."""
     from leaklint.knowledge import spawns as _spawns
 
     names: set = set()
@@ -77,7 +81,7 @@ def _register_known(extra: Iterable[Any]) -> None:
             if attr.isupper() or attr.lstrip("_").isupper():
                 _dotted(value, names)
     _dotted(list(extra), names)
-    scopes.KNOWN_NAMES.update(names)
+    KNOWN_NAMES.update(names)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from leaklint import __version__
 from leaklint.diagnostics import Diagnostic
 from leaklint.docs import PROJECT_URL, render_rule, rule_url
-from leaklint.rules import all_rules
+from leaklint.rules import all_rules  # light: the rule modules load when asked for
 
 if TYPE_CHECKING:
     from leaklint.report import ReportOptions

@@ -4,15 +4,28 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import lru_cache
-from typing import Dict, List, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Type
 
-from leaklint.rules.base import Rule
+if TYPE_CHECKING:
+    from leaklint.rules.base import Rule
 
 __all__ = ["Rule", "all_rules", "rules_by_code"]
 
 
+def __getattr__(name: str) -> Any:
+    # `Rule` (and with it libcst) is imported when first asked for: the package itself
+    # stays light, for what only needs the codes (leaklint.rules.codes)
+    if name == "Rule":
+        from leaklint.rules.base import Rule
+
+        return Rule
+    raise AttributeError(name)
+
+
 @lru_cache(maxsize=None)
 def _load() -> tuple:
+    from leaklint.rules.base import Rule
+
     found: List[Type[Rule]] = []
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("ll"):
@@ -34,13 +47,18 @@ def _load() -> tuple:
     codes = [r.code for r in found]
     if len(set(codes)) != len(codes):
         raise RuntimeError(f"duplicate rule codes: {codes}")
+    from leaklint.rules.codes import DEFAULT_OFF
+
+    off = {r.code for r in found if not r.default}
+    if off != DEFAULT_OFF:  # configuration selects rules by that table, without importing them
+        raise RuntimeError(f"leaklint/rules/codes.py: DEFAULT_OFF must be {sorted(off)}")
     return tuple(found)
 
 
-def all_rules() -> List[Type[Rule]]:
+def all_rules() -> List[Type["Rule"]]:
     """Every rule, sorted by code."""
     return list(_load())
 
 
-def rules_by_code() -> Dict[str, Type[Rule]]:
+def rules_by_code() -> Dict[str, Type["Rule"]]:
     return {r.code: r for r in _load()}

@@ -35,8 +35,10 @@ self.x.close)`), and `….x` is never handed to a call that may take it over
 exposed by a property. Such code counts wherever it sits in the class itself, in its
 bases or subclasses in the module, in module-level functions, or in a class that
 handles another object's attribute; a sibling class closing its own `self.x` does not
-count. A string naming the attribute (`getattr(self, name)` loops) makes it uncertain,
-hence clean. Module-level and class-level clients are long-lived by design and not
+count. Bases defined in other modules of the project count too, through the project
+index (docs/project-index.md), and the project's own factories and resource classes
+are creations. A string naming the attribute (`getattr(self, name)` loops) makes it
+uncertain, hence clean. Module-level and class-level clients are long-lived by design and not
 reported."""
     fix_applicability = Applicability.SUGGESTED
     fix_description = (
@@ -96,6 +98,11 @@ reported."""
         owner: cst.ClassDef = self.ctx.scope.parent.node  # type: ignore[union-attr,assignment]
         if flow.attribute_uses(self.ctx).released(attr, made.spec.release, owner):
             return
+        project = self.ctx.project
+        if project is not None and self.ctx.scope.parent.parent is not None \
+                and self.ctx.scope.parent.parent.kind == "module" \
+                and project.released_in_bases(owner.name.value, attr, made.spec.release):
+            return  # a base class in the project, maybe in another module, releases it
         release = made.spec.release[0]
         awaited = "await " if made.spec.awaited else ""
         self.report(
