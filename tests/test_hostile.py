@@ -131,7 +131,7 @@ def test_syntax_error_without_trigger_words_is_ll001_in_the_cli_and_e999_in_flak
 def test_huge_jobs_on_many_files(tmp_path):
     for i in range(40):
         (tmp_path / f"m{i}.py").write_text("import asyncio\n\nasync def f():\n    asyncio.create_task(f())\n")
-    proc = run_cli("check", "--no-cache", "-q", "-j", "100000", ".", cwd=tmp_path)
+    proc = run_cli("check", "--no-cache", "-q", "--output-format", "concise", "-j", "100000", ".", cwd=tmp_path)
     assert proc.returncode == 1 and proc.stdout.decode().count("LL205") == 40
 
 
