@@ -7,12 +7,14 @@ from typing import FrozenSet, List, Optional
 import libcst as cst
 
 from leaklint.analysis.calls import terminal_name
+from leaklint.analysis.guards import function_of
 from leaklint.analysis.spawning import receiver_kind
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import last_component
 from leaklint.knowledge.tasks import CALLBACK_REGISTRARS
 from leaklint.rules.base import Rule
+from leaklint.sieve import terminal
 
 
 class DanglingTask(Rule):
@@ -35,7 +37,12 @@ call: given an existing future it returns that future and starts nothing.
 `TaskGroup.create_task` and `nursery.start_soon` are not reported: the group holds its
 tasks. A bound method under another name (`spawn = loop.create_task`) is followed, and
 so is a lambda that starts a task handed to a callback API that drops its result
-(`loop.call_soon(lambda: asyncio.create_task(job()))`)."""
+(`loop.call_soon(lambda: asyncio.create_task(job()))`).
+
+When the spawned coroutine is a function of the module whose whole body is one `try`
+with an `except Exception`/`BaseException` (or bare `except`) handler that logs, the
+task is still reported (the weak reference stands: it can vanish mid-flight), but the
+message says its errors are logged rather than lost."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Keep the task in a module-level set and discard it when done: "
@@ -74,7 +81,10 @@ so is a lambda that starts a task handed to a callback API that drops its result
                 func = call.func
                 plain = type(func) is ast.Attribute and func.attr in factories and type(func.value) is ast.Name
                 # `asyncio.create_task(...)` needs its imports; `self._loop.create_task(...)` its class
-                yield index.need(call, func.value if plain else func)
+                # the message says whether the spawned function logs its own errors: its body
+                work = call.args[0] if call.args else None
+                named = terminal(work.func) if type(work) is ast.Call else None
+                yield index.need(call, func.value if plain else func, names=frozenset({named} if named else ()))
 
     def visit_Expr(self, node: cst.Expr) -> None:
         call = node.value
@@ -91,10 +101,15 @@ so is a lambda that starts a task handed to a callback API that drops its result
         what = self._spawner(call)
         if what is None:
             return
+        logged = _logs_own_errors(self.ctx, call)
+        fate = (
+            f"(`{logged}` catches and logs its own errors, so none is lost, but the work may "
+            "silently never finish)" if logged else "and its exception is lost"
+        )
         self.report(
             call,
             f"task from {what} is not kept: the event loop holds tasks only weakly, so it can be "
-            "garbage-collected before it finishes and its exception is lost — keep a reference "
+            f"garbage-collected before it finishes {fate} — keep a reference "
             "(e.g. in a set, with add_done_callback(set.discard))",
             self._fix(node, call),
         )
@@ -252,3 +267,37 @@ def _fresh_name(base: str, taken: FrozenSet[str]) -> str:
 
 def _is_coroutine_call(call: cst.Call) -> bool:
     return bool(call.args) and isinstance(call.args[0].value, cst.Call) and call.args[0].keyword is None
+
+
+# Handlers that catch every error a coroutine can raise, and calls that record one.
+_CATCH_ALL = frozenset({"Exception", "BaseException"})
+_LOGGING_CALLS = frozenset({"exception", "error", "critical", "warning", "warn", "log", "info", "debug",
+                            "print", "print_exc", "print_exception"})
+
+
+def _logs_own_errors(ctx, spawn: cst.Call) -> Optional[str]:
+    """The name of the function a spawn runs (`create_task(self._run())`), when it is
+    defined in this module and its whole body (a docstring aside) is one `try` whose
+    handler for `Exception`/`BaseException` (or a bare `except`) logs: then no error of
+    the task goes unretrieved. None otherwise."""
+    if not spawn.args or type(spawn.args[0].value) is not cst.Call:
+        return None
+    work = spawn.args[0].value
+    function = function_of(ctx, work.func)
+    if function is None or type(function.body) is not cst.IndentedBlock:
+        return None
+    body = list(function.body.body)
+    if body and type(body[0]) is cst.SimpleStatementLine and len(body[0].body) == 1 \
+            and type(body[0].body[0]) is cst.Expr and isinstance(body[0].body[0].value, cst.BaseString):
+        body = body[1:]  # the docstring
+    if len(body) != 1 or type(body[0]) is not cst.Try:
+        return None
+    for handler in body[0].handlers:
+        caught = handler.type
+        names = [caught] if caught is None or type(caught) is not cst.Tuple else [e.value for e in caught.elements]
+        if not any(c is None or terminal_name(c) in _CATCH_ALL for c in names):
+            continue
+        for node in walk(handler.body):
+            if type(node) is cst.Call and terminal_name(node.func) in _LOGGING_CALLS:
+                return function.name.value
+    return None
