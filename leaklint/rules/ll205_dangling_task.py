@@ -224,11 +224,16 @@ message says its errors are logged rather than lost."""
         what = self._spawner(body)
         if what is None:
             return
+        logged = _logs_own_errors(self.ctx, body)
+        fate = (
+            f" (`{logged}` catches and logs its own errors, so none is lost, but the work may "
+            "silently never finish)" if logged else " and its exception is lost"
+        )
         self.report(
             body,
             f"task from {what} is not kept: `{terminal_name(owner.func)}` drops what the lambda returns, "
             "and the event loop holds tasks only weakly, so it can be garbage-collected before it "
-            "finishes and its exception is lost — start it from a function that keeps a reference",
+            f"finishes{fate} — start it from a function that keeps a reference",
             Fix(Applicability.SUGGESTED, self.fix_description),
         )
 
