@@ -81,6 +81,10 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
         "class Semaphore:\n    def __init__(self, value): ...\n\nsem = Semaphore(10**9)  # not asyncio's\n",
         "import aiohttp\n\nconnector = aiohttp.TCPConnector(limit=0, limit_per_host=8)  # per host is bounded\n",
         "import httpx\n\nlimits = httpx.Limits(max_connections=100, max_keepalive_connections=None)\n",
+        "from concurrent.futures import ThreadPoolExecutor\n\ndef wait_all(*events):\n"
+        "    # as many as each call site writes down: wait_all(a, b)\n"
+        "    with ThreadPoolExecutor(max_workers=len(events)) as pool:\n"
+        "        return list(pool.map(lambda e: e.wait(), events))\n",
     )
 
     @classmethod

@@ -72,6 +72,8 @@ first, and its fix bounds every one of them."""
         "from collections import deque\n\nhistory = deque(maxlen=50)\n",
         "class Queue:\n    def __init__(self, maxsize): ...\n\njobs = Queue(0)  # not the standard library's\n",
         "import logging.handlers, queue\n\nhandler = logging.handlers.QueueHandler(queue.Queue(-1))  # the cookbook's form\n",
+        "import logging.handlers, queue\n\nclass Handler(logging.handlers.QueueHandler):\n"
+        "    def __init__(self):\n        super().__init__(queue.Queue(-1))  # the cookbook's form, derived\n",
     )
 
     @classmethod
