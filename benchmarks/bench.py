@@ -141,6 +141,8 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     scratch = Path(tempfile.mkdtemp(prefix="leaklint-bench-"))  # cwd: no pyproject, cache lands here
 
+    stress = write_stress_files(scratch)
+
     floor = HERE / "floor.py"
     leaklint = [py, "-m", "leaklint", "check", "-q", "--exit-zero"]
     rows = [
@@ -154,8 +156,13 @@ def main() -> None:
         ("flake8 -j 1 + flake8-bugbear", ["flake8", "-j", "1", "--exit-zero", str(corpus)], "bugbear"),
         ("Fixit 2, default rules", ["fixit", "lint", str(corpus)], "fixit"),
     ]
+    # one file each, not the corpus: their lines/s and ratio to the floor are their own
+    stress_rows = [
+        (f"leaklint -j 1, {label}", leaklint + ["--no-cache", "--jobs", "1", str(path)], None)
+        for label, path in stress
+    ]
     results = []
-    for name, command, extra in rows:
+    for name, command, extra in rows + stress_rows:
         if args.only and not any(part in name for part in args.only.split(",")):
             continue
         if extra in TOOLS:
@@ -179,10 +186,36 @@ def main() -> None:
           f"{sieved_files} files, {sieved_lines} non-blank lines ({sieved_lines / max(lines, 1):.1%})\n")
     print("| tool | seconds | x floor | peak MB | lines/s |")
     print("|---|---:|---:|---:|---:|")
+    stress_names = {name for name, _command, _extra in stress_rows}
     for name, seconds, peak in results:
+        if name in stress_names:
+            continue
         ratio = f"{seconds / floor_seconds:.2f}" if floor_seconds else "-"
         print(f"| {name} | {seconds:.2f} | {ratio} | {peak:.0f} | {lines / seconds:,.0f} |")
+    stressed = [(name, seconds, peak) for name, seconds, peak in results if name in stress_names]
+    if stressed:
+        print("\nOne generated file each (time must grow linearly with its size):\n")
+        print("| input | seconds | peak MB |")
+        print("|---|---:|---:|")
+        for name, seconds, peak in stressed:
+            print(f"| {name} | {seconds:.2f} | {peak:.0f} |")
     shutil.rmtree(scratch, ignore_errors=True)
+
+
+STRESS_SIZES = (1000, 5000)
+
+
+def write_stress_files(folder: Path) -> list:
+    """Generated worst cases: one function with N `open(p).read()` lines, each an
+    LL204 finding with a fix that must pick a free name in that function (once
+    quadratic: 1 000 lines took 40 s)."""
+    made = []
+    for size in STRESS_SIZES:
+        path = folder / f"ll204_{size}.py"
+        lines = ["def load(p):\n"] + [f"    x{i} = open(p).read()\n" for i in range(size)]
+        path.write_text("".join(lines))
+        made.append((f"{size} `open(p).read()` in one function (LL204)", path))
+    return made
 
 
 if __name__ == "__main__":

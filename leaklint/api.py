@@ -2,9 +2,9 @@
 
 The CLI, the flake8 plugin and the tests all call these functions. `lint_paths` can
 read results from the cache and lint the rest in worker processes; what comes back
-from either is plain data (no libcst node). The fix engine needs the nodes: it calls
-`lint_paths(..., keep_nodes=True)`, which lints every file in this process and never
-touches the cache.
+from either is plain data (no libcst node). The fix engine fixes files on the same
+workers (`run_on_workers`: each worker lints with the nodes, fixes and writes its files)
+and skips the files whose cached result has no fix to apply.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from functools import partial
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from leaklint import fingerprint, notebook
 from leaklint.config import Settings, expand_codes
@@ -26,6 +27,7 @@ from leaklint.engine import FileResult, SourceFile, lint_bytes, lint_text, repor
 # it (importing libcst, under spawn) costs more than it saves; most files are dropped by
 # the text pre-filter in well under a millisecond.
 MIN_FILES_PER_WORKER = 8
+T = TypeVar("T")
 MIN_BYTES_PER_WORKER = 256 * 1024
 
 
@@ -164,26 +166,39 @@ def worker_count(items: Sequence[Tuple[str, int]], jobs: Optional[int]) -> int:
 
 def _lint_many(items: Sequence[Tuple[str, int]], settings: Settings,
                jobs: Optional[int]) -> List[Tuple[FileResult, Optional[str]]]:
+    return run_on_workers(items, settings, jobs, read_and_lint)
+
+
+def run_on_workers(items: Sequence[Tuple[str, int]], settings: Settings, jobs: Optional[int],
+                   task: Callable[[str, Settings], T]) -> List[T]:
+    """`task(path, settings)` for each (path, size) of `items`, in order, on as many
+    worker processes as `worker_count` says (the check's, and --fix's): `task` must
+    be picklable (a module-level function, or a partial of one)."""
     workers = worker_count(items, jobs)
     paths = [path for path, _size in items]
     if workers > 1:
         try:
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,))
         except (OSError, NotImplementedError):
-            pool = None  # no processes here (a sandbox, no /dev/shm): lint in this one
+            pool = None  # no processes here (a sandbox, no /dev/shm): work in this one
         if pool is not None:
             try:
                 # small chunks balance big files across workers; map keeps the order
                 chunk = max(1, len(items) // (workers * 32))
-                return list(pool.map(_worker_lint, paths, chunksize=chunk))
+                return list(pool.map(partial(_worker_task, task), paths, chunksize=chunk))
             except (OSError, BrokenProcessPool):
-                pass  # a worker was killed (out of memory?): lint in this process instead
+                pass  # a worker was killed (out of memory?): work in this process instead
             except KeyboardInterrupt:
                 _stop(pool)
                 raise
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
-    return [read_and_lint(path, settings) for path in paths]
+    return [task(path, settings) for path in paths]
+
+
+def _worker_task(task: Callable[[str, Settings], T], path: str) -> T:
+    assert _worker_settings is not None
+    return task(path, _worker_settings)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -214,11 +229,6 @@ def _init_worker(settings: Settings) -> None:
     tune_gc()
     # Ctrl-C is the parent's to handle; workers printing their own tracebacks is noise
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _worker_lint(path: str) -> Tuple[FileResult, Optional[str]]:
-    assert _worker_settings is not None
-    return read_and_lint(path, _worker_settings)
 
 
 def _apply_per_file_ignores(result: FileResult, settings: Settings) -> FileResult:

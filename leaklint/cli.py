@@ -19,8 +19,8 @@ from leaklint.config import ConfigError, ConfigFinder, Selection, Settings, chec
 from leaklint.diagnostics import Applicability, Diagnostic
 from leaklint.discovery import STDIN, discover
 from leaklint.docs import render_rule
-from leaklint.fixes import FixOutcome, fix_paths, text_edits
-from leaklint.report import FORMATS, ReportOptions
+from leaklint.fixes import FixOutcome, fix_diff, fix_paths, text_edits
+from leaklint.report import FORMATS, TEXT_FORMATS, ReportOptions
 from leaklint.report.sarif import TextEdit
 from leaklint.report.statistics import write_statistics
 from leaklint.rules import all_rules, rules_by_code
@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="codes or prefixes not to report; may be repeated")
     _add_file_arguments(check)
     _add_fix_arguments(check)
-    check.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
+    check.add_argument("--output-format", "--format", dest="format", choices=sorted(FORMATS), default="full",
+                       help="full: each finding with its source line and fix (default; `text` is the same); "
+                       "concise: one line per finding; or json, sarif, github")
     check.add_argument("--config", metavar="PATH", help="pyproject.toml (or a TOML file) to use for every path, instead of the nearest "
                        "pyproject.toml with [tool.leaklint] upward of each path")
     check.add_argument("--stdin-filename", metavar="NAME", help="the name to report for - (stdin)")
@@ -243,7 +245,7 @@ def _write_baseline(args: argparse.Namespace, diagnostics: List[Diagnostic], roo
         raise UsageError(str(exc)) from None
     message = (f"Recorded {count} finding{'' if count == 1 else 's'} in {args.write_baseline}: "
                f"runs with --baseline {args.write_baseline} report only new ones.\n")
-    if args.format == "text":
+    if args.format in TEXT_FORMATS:
         out.write(message)
     else:  # the report is for a machine: an empty one, and the message aside
         FORMATS[args.format]([], out, ReportOptions())
@@ -288,26 +290,41 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     if args.statistics:
         write_statistics(diagnostics, out, unsafe_fixes=args.unsafe_fixes, json_format=args.format == "json")
         return EXIT_FINDINGS if diagnostics and not args.exit_zero else EXIT_CLEAN
-    options = ReportOptions(color=args.format == "text" and _use_color(out), quiet=args.quiet, files=len(results))
+    options = ReportOptions(color=args.format in TEXT_FORMATS and _use_color(out), quiet=args.quiet, files=len(results))
     options.unsafe_fixes = args.unsafe_fixes
     if args.format == "sarif":
         options.fix_edits = _sarif_edits(diagnostics, settings_of, stdin, args.stdin_filename)
+    if args.format in ("full", "text"):
+        options.fix_diff = _fix_diffs(diagnostics, settings_of, stdin, args.stdin_filename, args.unsafe_fixes)
     FORMATS[args.format](diagnostics, out, options)
     if diagnostics and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
 
-def _sarif_edits(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Settings], stdin: Optional[bytes],
-                 stdin_filename: Optional[str]) -> Callable[[Diagnostic], List[TextEdit]]:
-    """SARIF `fixes` need the syntax trees, which neither the cache nor the worker
-    processes keep: lint again, in this process, only the files with an automatic fix,
-    and match their findings to the reported ones by position and code."""
-    fixable = {d.path for d in diagnostics if d.fix is not None and d.fix.applicability is not Applicability.SUGGESTED}
+# The full text format shows the fixes that --fix would apply (with the flags given) as
+# diffs, at most this many, from files of at most this many bytes in all: each costs
+# parsing the whole file with libcst again, applying the fix and writing it out.
+MAX_FIX_DIFFS = 20
+MAX_FIX_DIFF_BYTES = 1_000_000
+
+
+def _fix_lookup(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Settings], stdin: Optional[bytes],
+                stdin_filename: Optional[str], limit: Optional[int] = None
+                ) -> Callable[[Diagnostic], Optional[Tuple[Any, Diagnostic]]]:
+    """Fixes need the syntax trees, which neither the cache nor the worker processes
+    keep: lint again, in this process, only the files with an automatic fix (of the
+    first `limit` such findings), each with its own settings, and match their findings
+    to the reported ones by position and code."""
+    wanted = [d for d in diagnostics if d.fix is not None and d.fix.applicability is not Applicability.SUGGESTED
+              and d.cell is None]
+    stdin_name = stdin_filename or STDIN
+    if limit is not None:
+        wanted = _within_budget(wanted, limit, stdin_name)
     by_key: Dict[Tuple[str, int, int, str], Tuple[Any, Diagnostic]] = {}
-    for path in sorted(fixable):
+    for path in sorted({d.path for d in wanted}):
         settings = settings_of[path]
-        if stdin is not None and path == (stdin_filename or STDIN):
+        if stdin is not None and path == stdin_name:
             result = lint_source(stdin, path, settings, whole=True)
         else:
             result = lint_file(path, settings, whole=True)
@@ -315,15 +332,54 @@ def _sarif_edits(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Setti
             continue
         for d in result.diagnostics:
             by_key[(d.path, d.line, d.column, d.code)] = (result.module, d)
+    keys = {(d.path, d.line, d.column, d.code) for d in wanted}
+
+    def lookup(d: Diagnostic) -> Optional[Tuple[Any, Diagnostic]]:
+        key = (d.path, d.line, d.column, d.code)
+        return by_key.get(key) if key in keys else None
+
+    return lookup
+
+
+def _within_budget(wanted: List[Diagnostic], limit: int, stdin_name: str) -> List[Diagnostic]:
+    kept: List[Diagnostic] = []
+    sizes: Dict[str, int] = {}
+    for d in wanted:
+        if len(kept) >= limit:
+            break
+        if d.path not in sizes:
+            try:
+                size = 0 if d.path == stdin_name else os.path.getsize(d.path)
+            except OSError:
+                continue
+            if sum(sizes.values()) + size > MAX_FIX_DIFF_BYTES:
+                continue
+            sizes[d.path] = size
+        kept.append(d)
+    return kept
+
+
+def _sarif_edits(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Settings], stdin: Optional[bytes],
+                 stdin_filename: Optional[str]) -> Callable[[Diagnostic], List[TextEdit]]:
+    lookup = _fix_lookup(diagnostics, settings_of, stdin, stdin_filename)
 
     def edits(d: Diagnostic) -> List[TextEdit]:
-        found = by_key.get((d.path, d.line, d.column, d.code))
-        if found is None:
-            return []
-        module, fresh = found
-        return [TextEdit(*e) for e in text_edits(module, fresh)]
+        found = lookup(d)
+        return [TextEdit(*e) for e in text_edits(*found)] if found else []
 
     return edits
+
+
+def _fix_diffs(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Settings], stdin: Optional[bytes],
+               stdin_filename: Optional[str], unsafe: bool) -> Callable[[Diagnostic], Optional[List[str]]]:
+    applying = [d for d in diagnostics if d.fix is not None and d.fix.applies(unsafe)]
+    lookup = _fix_lookup(applying, settings_of, stdin, stdin_filename, limit=MAX_FIX_DIFFS)
+
+    def diff(d: Diagnostic) -> Optional[List[str]]:
+        found = lookup(d)
+        return fix_diff(*found) if found else None
+
+    return diff
 
 
 def _add_fix_arguments(check: argparse.ArgumentParser) -> None:
@@ -347,7 +403,7 @@ def run_fix(args: argparse.Namespace, groups: List[Tuple[Settings, List[str]]], 
     settings_of: Dict[str, Settings] = {}
     for settings, paths in groups:
         found = fix_paths(paths, settings, unsafe=args.unsafe_fixes, write=not args.diff,
-                          stdin=stdin, stdin_filename=args.stdin_filename)
+                          stdin=stdin, stdin_filename=args.stdin_filename, **_lint_options(args))
         for outcome, _data in found:
             settings_of[outcome.path] = settings
         results += found
@@ -378,11 +434,11 @@ def run_fix(args: argparse.Namespace, groups: List[Tuple[Settings, List[str]]], 
     if args.statistics:
         write_statistics(diagnostics, report, unsafe_fixes=args.unsafe_fixes, json_format=args.format == "json")
     else:
-        options = ReportOptions(color=args.format == "text" and _use_color(report), quiet=args.quiet, files=len(outcomes))
+        options = ReportOptions(color=args.format in TEXT_FORMATS and _use_color(report), quiet=args.quiet, files=len(outcomes))
         options.unsafe_fixes, options.fixed = args.unsafe_fixes, fixed
         FORMATS[args.format](diagnostics, report, options)
     if args.show_fixes:
-        _show_fixes(outcomes, report if args.format == "text" else sys.stderr)
+        _show_fixes(outcomes, report if args.format in TEXT_FORMATS else sys.stderr)
     if diagnostics and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN

@@ -5,29 +5,36 @@ One pass applies every fix whose edits do not overlap an earlier one's (the rest
 for the next pass), as a libcst transformation keyed by node identity, so comments and
 formatting survive. The result is parsed again (and compiled, when the original
 compiled) and linted again; passes repeat until no fix applies. A fix that breaks the
-file, or that never converges, is a leaklint bug: it is reported and the file is kept
-as it was. Files are written atomically, in their own encoding and newline style.
+file, or that never converges, is a leaklint bug: it is reported and refused on its own
+(the pass is split in halves until the culprit is found), and the other fixes are
+applied. libcst recurses per nesting level, so its passes run with the linter's deep
+stack (analysis/deep.py). Files are written atomically, in their own encoding and
+newline style.
 """
 from __future__ import annotations
 
 import ast
 import difflib
+import errno
 import os
 import stat
 import symtable
 import tempfile
+from functools import partial
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
+from leaklint.analysis.deep import run_deep
 from leaklint.analysis.walk import walk
 from leaklint import notebook
-from leaklint.api import lint_file, lint_source
+from leaklint.api import _finish as finish_result
+from leaklint.api import lint_file, lint_source, portable, run_on_workers
 from leaklint.config import Settings
 from leaklint.diagnostics import Applicability, Diagnostic, Fix
 from leaklint.discovery import STDIN, discover
-from leaklint.engine import DecodeError, decode_source
+from leaklint.engine import DecodeError, FileResult, decode_source
 
 # ruff stops at 100; leaklint's fixes are independent of each other, so a file needs as
 # many passes as it has overlapping fixes at one place — a handful at most.
@@ -116,18 +123,43 @@ def choose(diagnostics: Sequence[Diagnostic]) -> Tuple[List[Diagnostic], List[Di
 
 
 class _Replace(cst.CSTTransformer):
-    """Replace nodes by identity; record which were met."""
+    """Replace nodes by identity; record which were met.
+
+    A statement removed keeps the comment lines above it: they go to the statement
+    that follows (as ruff's line-range deletions leave them). They may describe more
+    than the statement, and in a notebook one of them marks where a cell starts."""
 
     def __init__(self, replacements: Dict[cst.CSTNode, Replacement]) -> None:
         super().__init__()
         self.replacements = replacements
         self.met: Set[cst.CSTNode] = set()
+        self.pending: List[cst.EmptyLine] = []  # comment lines of a removed statement
+        self.carry: Dict[cst.CSTNode, List[cst.EmptyLine]] = {}  # statement -> lines it receives
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.pending and isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.carry[node] = self.pending
+            self.pending = []
+        return super().on_visit(node)
 
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        carried = self.carry.pop(original_node, None)
         new = self.replacements.get(original_node)
         if new is None:
+            if carried and isinstance(updated_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                return updated_node.with_changes(leading_lines=[*carried, *updated_node.leading_lines])
+            if isinstance(updated_node, cst.Module) and self.pending:
+                lines, self.pending = self.pending, []
+                return updated_node.with_changes(footer=[*lines, *updated_node.footer])
             return updated_node
         self.met.add(original_node)
+        if carried and isinstance(new, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            new = new.with_changes(leading_lines=[*carried, *new.leading_lines])
+        elif carried:
+            self.pending = carried + self.pending
+        if new is cst.RemovalSentinel.REMOVE and any(line.comment is not None
+                                                     for line in getattr(original_node, "leading_lines", ())):
+            self.pending = [*original_node.leading_lines, *self.pending]
         return new
 
 
@@ -153,6 +185,8 @@ def apply_pass(module: cst.Module, diagnostics: Sequence[Diagnostic]) -> PassRes
     transformer = _Replace(replacements)
     try:
         updated = module.visit(transformer)
+    except RecursionError:
+        raise  # deep nesting, not a bad edit: the caller retries with a deeper stack
     except Exception as exc:  # a rule's edit put a node where libcst allows none
         raise FixError(f"a fix for {codes} could not be applied: {type(exc).__name__}: {exc}") from None
     missing = [old for old in replacements if old not in transformer.met]
@@ -259,6 +293,8 @@ def _leading_block(module: cst.Module) -> Tuple[int, int]:
         if _import_line(stmt) is not None:
             end = index + 1
             continue
+        if isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, cst.Pass) for s in stmt.body):
+            continue  # `pass`: in a notebook, an IPython line (`!pip install x`) made opaque
         if isinstance(stmt, (cst.If, cst.Try)) and any(
             isinstance(n, (cst.Import, cst.ImportFrom)) for n in walk(stmt.body, into_scopes=False)
         ):
@@ -502,69 +538,226 @@ class _Misplaced(ast.NodeVisitor):
 
 def _code(module: cst.Module, codes: str) -> str:
     try:
-        return module.code
-    except RecursionError:  # libcst's code generation recurses: very deep nesting
+        return run_deep(lambda: module.code)
+    except RecursionError:  # deeper than even a raised recursion limit allows
         raise FixError(f"the fix for {codes} cannot be written: the file is nested too deeply") from None
 
 
 def _check_parses(text: str, path: str, original_compiles: Optional[bool], codes: str) -> None:
     try:
-        cst.parse_module(text)
+        run_deep(cst.parse_module, text)
     except Exception as exc:  # libcst's native parser raises several types
-        raise FixError(f"the fix for {codes} would leave the file unparseable ({type(exc).__name__}); file left unchanged") from None
+        raise FixError(f"the fix for {codes} would leave the file unparseable ({type(exc).__name__}); not applied") from None
     if original_compiles and not _compiles(text, path):
-        raise FixError(f"the fix for {codes} would leave the file failing to compile; file left unchanged")
+        raise FixError(f"the fix for {codes} would leave the file failing to compile; not applied")
+
+
+def _refusal_key(d: Diagnostic) -> Tuple[str, str, str]:
+    """What identifies a refused fix's finding from one pass to the next, while other
+    fixes move it: its code, message and line, not its position."""
+    return d.code, d.message, d.source_line.strip()
+
+
+def _changes_nothing(module: cst.Module, d: Diagnostic) -> bool:
+    """A fix whose every edit writes back the code it replaces, and that adds nothing:
+    applied, it leaves the finding where it was, pass after pass (e.g. a value the
+    settings call unbounded replaced by the configured default, which they also do)."""
+    fix = d.fix
+    if fix is None or fix.imports or fix.module_statements:
+        return False
+    for edit in fix.edits:
+        if not isinstance(edit.new, cst.CSTNode):
+            return False
+        try:
+            if module.code_for_node(edit.old) != module.code_for_node(edit.new):
+                return False
+        except RecursionError:
+            return False
+    return True
+
+
+@dataclass
+class _Run:
+    """The state of one run of passes over a file."""
+
+    current: str
+    applied: List[Applied] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)
+    stuck_codes: Set[str] = field(default_factory=set)  # codes whose fixes never settle
+    stuck_why: str = ""
+
+
+class _Fixer:
+    """Applies a file's fixes to a fixed point. A fix that cannot be applied (it breaks
+    the file, hits a limit, changes nothing) is refused on its own, found by splitting
+    the pass in halves, and the others are applied; fixes that never converge are
+    refused by code and the run starts again from the original without them."""
+
+    def __init__(self, text: str, path: str, settings: Settings, unsafe: bool, max_passes: int,
+                 lint: Optional[Callable[[str], "FileResult"]] = None) -> None:
+        self.text, self.path, self.settings = text, path, settings
+        self.unsafe, self.max_passes = unsafe, max_passes
+        self.lint = lint or (lambda text: lint_source(text, path, settings, whole=True))
+        self.refused: Dict[Tuple[str, str, str], str] = {}
+        self.refused_codes: Set[str] = set()
+        self.original_compiles: Optional[bool] = None
+
+    def wanted(self, d: Diagnostic) -> bool:
+        return (applicable(d.fix, self.unsafe) and d.code not in self.refused_codes
+                and _refusal_key(d) not in self.refused)
+
+    def attempt(self, module: cst.Module, todo: Sequence[Diagnostic]) -> Tuple[PassResult, str]:
+        """Apply `todo` in one pass; the new text, parsed (and compiled) again."""
+        codes = ", ".join(sorted({d.code for d in todo}))
+        if "\x0c" in module.default_indent:
+            # libcst takes the first block's indentation, a form feed included, as the
+            # default for every block and writes it on each of their lines, which it
+            # cannot read back: the form feed (a page break, no meaning to Python) is
+            # dropped from that first line instead
+            module = module.with_changes(default_indent=module.default_indent.replace("\x0c", ""))
+        done = run_deep(apply_pass, module, todo)
+        new_text = _code(done.module, codes)
+        if self.original_compiles is None:
+            self.original_compiles = _compiles(self.text, self.path)
+        _check_parses(new_text, self.path, self.original_compiles, codes)
+        return done, new_text
+
+    def split(self, module: cst.Module, todo: List[Diagnostic]):
+        """(fixes that apply together, with the pass they make, or None when none do;
+        refused fixes with why). Bisection: k bad fixes among n cost O(k log n)
+        passes over the file, not n."""
+        try:
+            return todo, self.attempt(module, todo), []
+        except RecursionError:
+            error = "the fix cannot be applied: the file is nested too deeply"
+            if len(todo) == 1:
+                return [], None, [(todo[0], f"the fix for {todo[0].code}: {error}; not applied")]
+        except FixError as exc:
+            if len(todo) == 1:
+                return [], None, [(todo[0], str(exc))]
+        middle = len(todo) // 2
+        good_left, done_left, bad_left = self.split(module, todo[:middle])
+        good_right, done_right, bad_right = self.split(module, todo[middle:])
+        bad = bad_left + bad_right
+        if good_left and good_right:
+            try:
+                return good_left + good_right, self.attempt(module, good_left + good_right), bad
+            except (FixError, RecursionError):
+                # each half applies alone, not both: the right half waits for the next pass
+                return good_left, done_left, bad
+        if good_left:
+            return good_left, done_left, bad
+        return good_right, done_right, bad
+
+    def run(self, first: "FileResult") -> Tuple[_Run, "FileResult"]:
+        state = _Run(self.text)
+        result = first
+        seen = {self.text}
+        for _ in range(self.max_passes):
+            todo = [d for d in result.diagnostics if self.wanted(d)]
+            if todo and result.module is not None:
+                for d in todo:
+                    if _changes_nothing(result.module, d):
+                        self.refuse(state, d, f"the fix for {d.code} does not remove its finding (applied again it "
+                                              "changes nothing, so it would never converge); not applied")
+                todo = [d for d in todo if self.wanted(d)]
+            if not todo:
+                return state, result
+            if result.module is None:  # pragma: no cover - the engine keeps it when it reports
+                state.errors.append("internal error: findings without their syntax tree")
+                return state, result
+            good, done, bad = self.split(result.module, todo)
+            for d, why in bad:
+                self.refuse(state, d, why)
+            if done is None:
+                continue  # every fix of the pass was refused: lint nothing new, try the rest
+            passed, new_text = done
+            if new_text in seen:  # back to an earlier state: these fixes undo each other
+                state.stuck_codes |= {d.code for d in passed.applied}
+                state.stuck_why = "do not converge (the file returns to an earlier state)"
+                return state, result
+            seen.add(new_text)
+            state.applied.extend(Applied(d.code, d.name, d.fix.description, d.fix.applicability)  # type: ignore[union-attr]
+                                 for d in passed.applied)
+            state.current = new_text
+            result = self.lint(new_text)
+        state.stuck_codes |= {d.code for d in result.diagnostics if self.wanted(d)}
+        state.stuck_why = f"do not converge after {self.max_passes} passes"
+        return state, result
+
+    def refuse(self, state: _Run, d: Diagnostic, why: str) -> None:
+        self.refused[_refusal_key(d)] = why
+        if why not in state.errors:
+            state.errors.append(why)
+
+
+def _to_fixed_point(fixer: _Fixer, first: "FileResult") -> Tuple[_Run, "FileResult", List[str]]:
+    errors: List[str] = []
+    while True:
+        state, final = fixer.run(first)
+        if not state.stuck_codes:
+            break
+        # fixes that never settle cannot be told apart pass after pass (each pass moves
+        # them): refuse their code, and start again from the original without them
+        codes = ", ".join(sorted(state.stuck_codes))
+        errors.append(f"the fixes for {codes} {state.stuck_why}; not applied")
+        fixer.refused_codes |= state.stuck_codes
+    errors.extend(e for e in state.errors if e not in errors)
+    return state, final, errors
 
 
 def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False,
              encoding: str = "utf-8", max_passes: int = MAX_PASSES) -> FixOutcome:
-    """Lint `text`, apply its fixes to a fixed point and lint the result."""
+    """Lint `text`, apply its fixes to a fixed point and lint the result. Refused fixes
+    are named in `error`; the others are applied."""
     outcome = FixOutcome(path, text, text, encoding)
-    result = lint_source(text, path, settings, whole=True)
-    if path.endswith(notebook.SUFFIX):  # cells are JSON, never rewritten; findings stay
+    # most files have nothing to fix: the check's own lint (the sieve parses only what
+    # the rules' candidates need) says so; libcst parses the whole file only for a fix
+    result = lint_source(text, path, settings)
+    if path.endswith(notebook.SUFFIX):
+        return _fix_notebook(outcome, result, settings, unsafe, max_passes)
+    if not any(applicable(d.fix, unsafe) for d in result.diagnostics):
         outcome.diagnostics = result.diagnostics
         return outcome
-    first = result.diagnostics
-    current = text
-    original_compiles: Optional[bool] = None
-    seen = {text}
-    applied: List[Applied] = []
-    for _ in range(max_passes):
-        todo = [d for d in result.diagnostics if applicable(d.fix, unsafe)]
-        if not todo:
-            break
-        if result.module is None:  # pragma: no cover - the engine keeps it when it reports
-            outcome.error = "internal error: findings without their syntax tree"
-            break
-        codes = ", ".join(sorted({d.code for d in todo}))
-        try:
-            done = apply_pass(result.module, todo)
-            new_text = _code(done.module, codes)
-            if original_compiles is None:
-                original_compiles = _compiles(text, path)
-            _check_parses(new_text, path, original_compiles, codes)
-        except FixError as exc:
-            outcome.error = str(exc)
-            break
-        if new_text in seen:
-            outcome.error = f"the fixes for {codes} do not converge (the file returns to an earlier state); file left unchanged"
-            break
-        seen.add(new_text)
-        applied.extend(Applied(d.code, d.name, d.fix.description, d.fix.applicability)  # type: ignore[union-attr]
-                       for d in done.applied)
-        current = new_text
-        result = lint_source(current, path, settings, whole=True)
-    else:
-        left = sorted({d.code for d in result.diagnostics if applicable(d.fix, unsafe)})
-        if left:
-            outcome.error = (f"the fixes for {', '.join(left)} do not converge after {max_passes} passes; "
-                             "file left unchanged")
-    if outcome.error is not None:
-        outcome.diagnostics = first
-        return outcome
-    outcome.fixed = current
-    outcome.applied = applied
+    result = lint_source(text, path, settings, whole=True)
+    state, final, errors = _to_fixed_point(_Fixer(text, path, settings, unsafe, max_passes), result)
+    outcome.error = "; ".join(errors) or None
+    outcome.fixed = state.current
+    outcome.applied = state.applied
+    outcome.diagnostics = final.diagnostics
+    return outcome
+
+
+def _fix_notebook(outcome: FixOutcome, result: "FileResult", settings: Settings, unsafe: bool,
+                  max_passes: int) -> FixOutcome:
+    """A notebook's code cells are fixed as the one module they are linted as, then
+    put back into the JSON: only the sources of the cells a fix changed, everything
+    else (outputs, metadata, layout) kept byte for byte."""
     outcome.diagnostics = result.diagnostics
+    if not any(applicable(d.fix, unsafe) for d in result.diagnostics):
+        return outcome
+    path = outcome.path
+    fixable = notebook.for_fixing(outcome.original)
+    if fixable is None:
+        outcome.error = "the notebook's JSON is laid out in a way leaklint cannot write back exactly; not fixed"
+        return outcome
+
+    def lint(text: str) -> "FileResult":
+        return finish_result(notebook.lint_built(text, path, settings), settings)
+
+    start = lint(fixable.text)  # the cells' module with its nodes (the result above is the notebook's)
+    fixer = _Fixer(fixable.text, path, settings, unsafe, max_passes, lint=lint)
+    state, _final, errors = _to_fixed_point(fixer, start)
+    if state.current != fixable.text:
+        try:
+            fixed = fixable.write_back(state.current)
+        except notebook.NotebookError as exc:
+            outcome.error = f"the fixes cannot be put back into the notebook's cells: {exc.message}; not fixed"
+            return outcome
+        outcome.fixed = fixed
+        outcome.applied = state.applied
+        outcome.diagnostics = lint_source(fixed, path, settings).diagnostics
+    outcome.error = "; ".join(errors) or None
     return outcome
 
 
@@ -590,24 +783,61 @@ def fix_bytes(data: bytes, path: str, settings: Settings, *, unsafe: bool = Fals
 
 # --- files -------------------------------------------------------------------------------
 
+class ReadOnlyError(PermissionError):
+    """The file may not be written: --fix reports it and leaves it alone."""
+
+
+def _writable(path: str, info: os.stat_result) -> bool:
+    """Whether the user may write the file, and means to let anyone: root may write
+    anything, so a file with no write bit at all (0o444) is read-only for root too."""
+    return os.access(path, os.W_OK) and bool(info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _keep_owner(temp: str, info: os.stat_result) -> None:
+    """Give the new file the old one's owner and group where the OS allows: root may
+    set both; a user may set the group when they belong to it; else it stays theirs."""
+    for uid in (info.st_uid, -1):
+        try:
+            os.chown(temp, uid, info.st_gid)
+            return
+        except PermissionError:
+            continue
+        except OSError:  # a file system without owners (FAT, some mounts)
+            return
+
+
 def write_atomic(path: str, data: bytes, expected: Optional[bytes] = None) -> None:
     """Replace the file's content: a temporary file in the same folder, then a rename,
-    keeping the file's permission bits; a symlink is followed (its target is
-    rewritten). With `expected`, refuse when the file changed since it was read."""
+    keeping the file's permission bits and (where the OS allows) its owner and group; a
+    symlink is followed (its target is rewritten). A file with other hard links is
+    written in place, so the links stay one file. With `expected`, refuse when the file
+    changed since it was read. A file without write permission is refused
+    (ReadOnlyError), never replaced behind its owner's back."""
     target = os.path.realpath(path)
     info = os.stat(target)
+    if not _writable(target, info):
+        raise ReadOnlyError(13, "the file is read-only (no write permission); not fixed", path)
     if expected is not None:
         with open(target, "rb") as handle:
             if handle.read() != expected:
                 raise OSError(f"{path} changed while it was being fixed")
     folder = os.path.dirname(target)
-    fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".leaklint-tmp", dir=folder)
+    try:
+        fd, temp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".leaklint-tmp", dir=folder)
+    except PermissionError:  # a writable file in a folder we may not add to
+        _write_in_place(target, data, expected, None)
+        return
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, stat.S_IMODE(info.st_mode))
+        if info.st_nlink > 1:
+            _write_in_place(target, data, expected, temp)
+            os.unlink(temp)
+            return
+        _keep_owner(temp, info)
+        os.chmod(temp, stat.S_IMODE(info.st_mode))  # after chown, which may clear set-id bits
         os.replace(temp, target)
     except BaseException:
         try:
@@ -617,34 +847,130 @@ def write_atomic(path: str, data: bytes, expected: Optional[bytes] = None) -> No
         raise
 
 
+def _write_in_place(target: str, data: bytes, original: Optional[bytes], temp: Optional[str]) -> None:
+    """Copy `data` into the existing file (its inode, links, owner and mode unchanged).
+
+    A rename cannot replace a file that has other hard links without splitting them, and
+    no system call swaps a file's contents atomically, so this is as safe as it gets:
+    the new bytes were first written whole to `temp` and synced (a full disk or a bad
+    write shows there, before the file is touched); the file's new length is reserved
+    (posix_fallocate) so the copy cannot run out of space half-way; the copy is one
+    write of the whole buffer, then a truncate and a sync. If any of it fails, the
+    original bytes are written back. Only a kill in the instant of that one write can
+    leave it partial, and then `temp` still holds the complete fixed text beside it."""
+    fd = os.open(target, os.O_RDWR)
+    try:
+        if original is None:
+            with open(fd, "rb", closefd=False) as handle:
+                original = handle.read()
+        if hasattr(os, "posix_fallocate") and len(data) > 0:
+            try:
+                os.posix_fallocate(fd, 0, len(data))
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
+                    raise  # no space: nothing was written yet
+        try:
+            _write_all(fd, data)
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        except BaseException:
+            if original is not None:
+                try:
+                    _write_all(fd, original)
+                    os.ftruncate(fd, len(original))
+                    os.fsync(fd)
+                except OSError:
+                    pass
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    offset = 0
+    while offset < len(view):
+        offset += os.pwrite(fd, view[offset:], offset)
+
+
 def fix_paths(paths: Iterable[str], settings: Settings, *, unsafe: bool = False, write: bool = True,
-              stdin: Optional[bytes] = None, stdin_filename: Optional[str] = None) -> List[Tuple[FixOutcome, bytes]]:
+              stdin: Optional[bytes] = None, stdin_filename: Optional[str] = None, jobs: Optional[int] = 1,
+              use_cache: bool = False) -> List[Tuple[FixOutcome, bytes]]:
     """Fix every file under `paths` (`-` is stdin, never written); with `write`, the
-    changed files are written back. Returns each outcome with the bytes it ends with."""
-    out: List[Tuple[FixOutcome, bytes]] = []
-    for path in discover(paths, settings):
+    changed files are written back. Returns each outcome with the bytes it ends with.
+
+    jobs: worker processes, as for lint_paths (None: by the amount of work); each
+    worker fixes and writes its own files. use_cache: a file whose cached result (for
+    its current content) has no fix that would apply is not fixed again, and each
+    file's final result is recorded for the next run."""
+    files = discover(paths, settings)
+    cache = None
+    if use_cache:
+        from leaklint.cache import Cache
+
+        cache = Cache(settings.root, settings)
+    out: List[Optional[Tuple[FixOutcome, bytes]]] = [None] * len(files)
+    todo: List[Tuple[int, str, int]] = []
+    for index, path in enumerate(files):
         if path == STDIN:
             outcome, data = fix_bytes(stdin or b"", stdin_filename or STDIN, settings, unsafe=unsafe)
             outcome.from_stdin = True
-            out.append((outcome, data))
+            out[index] = (outcome, data)
+            continue
+        if cache is None:
+            try:
+                size = os.stat(path).st_size
+            except OSError:
+                size = 0  # reported as unreadable by the worker
+            todo.append((index, path, size))
             continue
         try:
             with open(path, "rb") as handle:
-                original = handle.read()
-        except OSError:  # linting reports it as unreadable
-            out.append((FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), b""))
+                data = handle.read()
+        except OSError:
+            todo.append((index, path, 0))
             continue
-        outcome, data = fix_bytes(original, path, settings, unsafe=unsafe)
-        if write and outcome.changed:
-            try:
-                write_atomic(path, data, expected=original)
-            except OSError as exc:
-                outcome.error = f"cannot write the fixed file: {exc.strerror or exc}"
-                outcome.fixed, outcome.applied = outcome.original, []
-                outcome.diagnostics = lint_source(original, path, settings).diagnostics
-                data = original
-        out.append((outcome, data))
-    return out
+        cached = cache.get(path, data)
+        if cached is not None and not any(d.fix is not None and d.fix.applies(unsafe) for d in cached):
+            out[index] = (FixOutcome(path, "", "", diagnostics=cached), data)
+            continue
+        todo.append((index, path, len(data)))
+    task = partial(fix_file, unsafe=unsafe, write=write)
+    done = run_on_workers([(path, size) for _i, path, size in todo], settings, jobs, task)
+    for (index, path, _size), (outcome, data, digest) in zip(todo, done):
+        out[index] = (outcome, data)
+        if cache is not None and digest is not None:
+            cache.put_digest(path, digest, outcome.diagnostics)
+    if cache is not None:
+        cache.save()
+    return out  # type: ignore[return-value]  # every slot is filled above
+
+
+def fix_file(path: str, settings: Settings, *, unsafe: bool = False,
+             write: bool = True) -> Tuple[FixOutcome, bytes, Optional[str]]:
+    """Fix one file (and write it, with `write`), in a worker or here: the outcome as
+    plain data (no libcst node), the bytes the file ends with, and their hash when the
+    outcome's findings are those of these bytes (what the cache records)."""
+    from leaklint.cache import content_hash
+
+    try:
+        with open(path, "rb") as handle:
+            original = handle.read()
+    except OSError:  # linting reports it as unreadable
+        return FixOutcome(path, "", "", diagnostics=lint_file(path, settings).diagnostics), b"", None
+    outcome, data = fix_bytes(original, path, settings, unsafe=unsafe)
+    if write and outcome.changed:
+        try:
+            write_atomic(path, data, expected=original)
+        except OSError as exc:
+            outcome.error = (exc.strerror if isinstance(exc, ReadOnlyError)
+                             else f"cannot write the fixed file: {exc.strerror or exc}")
+            outcome.fixed, outcome.applied = outcome.original, []
+            outcome.diagnostics = lint_source(original, path, settings).diagnostics
+            data = original
+    outcome.diagnostics = portable(FileResult(path, outcome.diagnostics)).diagnostics
+    digest = None if (outcome.changed and not write) else content_hash(data)
+    return outcome, data, digest
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -660,21 +986,44 @@ def unified_diff(path: str, before: str, after: str) -> str:
     return "".join(lines)
 
 
+def _fix_opcodes(module: cst.Module, diagnostic: Diagnostic):
+    """(lines before, lines after, changed line ranges) of applying the diagnostic's fix
+    alone to `module`; None when it has no automatic fix (or is in a notebook cell,
+    whose lines are not the module's)."""
+    if diagnostic.fix is None or not diagnostic.fix.edits or diagnostic.cell is not None:
+        return None
+    try:
+        new = run_deep(lambda: apply_pass(module, [diagnostic]).module.code)
+        old = run_deep(lambda: module.code)
+    except (FixError, RecursionError):
+        return None
+    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    return before, after, [op for op in matcher.get_opcodes() if op[0] != "equal"]
+
+
 def text_edits(module: cst.Module, diagnostic: Diagnostic) -> List[Tuple[int, int, int, int, str]]:
     """The fix of `diagnostic` (made against `module`) as replacements of whole lines of
     the module's text: (line, column, end_line, end_column, new text), 1-based, the end
     just past the replaced range, in file order — the shape SARIF `fixes` and editors
     take. Empty when there is no automatic fix, or for notebook cells."""
-    if diagnostic.fix is None or not diagnostic.fix.edits or diagnostic.cell is not None:
+    found = _fix_opcodes(module, diagnostic)
+    if found is None:
         return []
-    try:
-        new = apply_pass(module, [diagnostic]).module.code
-    except FixError:
+    _before, after, changes = found
+    return [(i1 + 1, 1, i2 + 1, 1, "".join(after[j1:j2])) for _tag, i1, i2, j1, j2 in changes]
+
+
+def fix_diff(module: cst.Module, diagnostic: Diagnostic) -> List[str]:
+    """The fix of `diagnostic` as the lines it removes and adds, numbered as in the file
+    before and after: `- 4 | old`, `+ 4 | new` (hunks in file order)."""
+    found = _fix_opcodes(module, diagnostic)
+    if found is None:
         return []
-    before, after = module.code.splitlines(keepends=True), new.splitlines(keepends=True)
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-    return [
-        (i1 + 1, 1, i2 + 1, 1, "".join(after[j1:j2]))
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-        if tag != "equal"
-    ]
+    before, after, changes = found
+    width = len(str(max(len(before), len(after))))
+    lines: List[str] = []
+    for _tag, i1, i2, j1, j2 in changes:
+        lines.extend(f"-{i + 1:>{width}} | {before[i].rstrip(chr(13) + chr(10))}".rstrip() for i in range(i1, i2))
+        lines.extend(f"+{j + 1:>{width}} | {after[j].rstrip(chr(13) + chr(10))}".rstrip() for j in range(j1, j2))
+    return lines

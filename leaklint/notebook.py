@@ -1,26 +1,29 @@
-""".ipynb in, cell-aware positions out.
+""".ipynb in, cell-aware positions out, fixed cells back in.
 
 A notebook's code cells are linted as one module, in order, since later cells use
-what earlier ones define. IPython syntax is made opaque without moving any line:
-a cell that starts with a `%%` cell magic is left out, and a `%magic`, `!shell` or
-`name?` line becomes `pass` (`x = !ls` becomes `x = ...`). A code cell that still does
-not parse is left out too and reported as LL001, so one broken cell does not hide the
-findings in the others. A comment line marks where each cell starts (rules that care
-about cells, LL304, read it with `cell_of_statements`), and positions are mapped back
-to (cell, line in cell), cells numbered from 1 over all cells as Jupyter shows them.
+what earlier ones define; a notebook whose kernel is not Python is skipped. IPython
+syntax is made opaque without moving any line: a cell that starts with a `%%` cell
+magic is left out unless the magic runs its body as Python (`%%time`, `%%timeit`,
+`%%capture`...), and a `%magic`, `!shell` or `name?` line becomes `pass` (`x = !ls`
+becomes `x = ...`). A code cell that still does not parse, or is not shaped as
+nbformat says, is left out and reported as LL001, so one broken cell does not hide
+the findings in the others. A comment line marks where each cell starts (rules that
+care about cells, LL304, read it with `cell_of_statements`; the fix engine splits the
+fixed module on it), and positions are mapped back to (cell, line in cell), cells
+numbered from 1 over all cells as Jupyter shows them.
 """
 from __future__ import annotations
 
 import ast
+import difflib
 import json
 import re
-from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Tuple, Union
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import libcst as cst
 
 from leaklint.config import Settings
-from leaklint.diagnostics import Applicability, Fix
 from leaklint.engine import FileResult, SourceFile, _parse_error, file_noqa_codes, lint_text
 
 SUFFIX = ".ipynb"
@@ -54,6 +57,9 @@ class NotebookError(Exception):
 class Cell:
     number: int  # 1-based over all cells, code or not
     source: str
+    problem: Optional[str] = None  # the cell is not shaped as nbformat says: LL001
+    raw: Optional[dict] = field(default=None, repr=False, compare=False)  # the cell's JSON object
+    key: str = "source"  # where its code is ("input" in nbformat 3)
 
 
 @dataclass
@@ -71,6 +77,8 @@ class Notebook:
     text: str
     origins: List[Tuple[int, int]] = field(default_factory=list)  # text line -> (cell, line in cell)
     broken: List[BrokenCell] = field(default_factory=list)
+    # cell number -> (the cell, its code as put in `text`): what the fix engine maps back
+    included: Dict[int, Tuple[Cell, str]] = field(default_factory=dict)
 
     def line_map(self, line: int) -> Tuple[Optional[int], int]:
         if 0 < line <= len(self.origins):
@@ -86,12 +94,21 @@ class Notebook:
 def code_cells(data: bytes) -> List[Cell]:
     """The code cells of an nbformat 4 (or 3) notebook. Raises NotebookError when the
     bytes are not UTF-8 JSON or not shaped like a notebook; a notebook with no cells
-    has no code cells."""
-    try:
-        raw = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise NotebookError(line, 1, f"notebook is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    has no code cells. A cell that is not shaped as nbformat says (not an object, a
+    source that is neither a string nor a list of strings) is kept with its `problem`."""
+    return read(data)[1]
+
+
+def read(data: Union[bytes, str]) -> Tuple[dict, List[Cell]]:
+    """The notebook's JSON document and its code cells (see code_cells)."""
+    if isinstance(data, str):
+        raw = data[1:] if data.startswith("\ufeff") else data
+    else:
+        try:
+            raw = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise NotebookError(line, 1, f"notebook is not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
         document = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -116,18 +133,66 @@ def code_cells(data: bytes) -> List[Cell]:
         raise NotebookError(1, 1, "not a Jupyter notebook: \"cells\" is not a list")
     out: List[Cell] = []
     for number, cell in enumerate(cells, start=1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        if not isinstance(cell, dict):
+            out.append(Cell(number, "", f"cell {number} is a JSON {_json_type(cell)}, not an object with "
+                                        "\"cell_type\" and \"source\"; it is not linted"))
             continue
-        out.append(Cell(number, _joined(cell.get(source_key, ""))))
-    return out
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get(source_key, "")
+        text = _joined(source)
+        problem = None
+        if text is None:
+            problem = (f"the \"{source_key}\" of cell {number} is a JSON {_json_type(source)}; nbformat "
+                       "allows a string or a list of strings; this cell is not linted")
+            text = ""
+        out.append(Cell(number, text, problem, cell, source_key))
+    return document, out
 
 
-def _joined(source: object) -> str:
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list of " + ", ".join(sorted({_json_type(v) for v in value})) if value else "list"
+    if value is None:
+        return "null"
+    return "object"
+
+
+def _joined(source: object) -> Optional[str]:
+    """A cell's source as one string (nbformat: a string, or a list of strings, its
+    lines); None when it is neither."""
     if isinstance(source, str):
         return source
-    if isinstance(source, list):
-        return "".join(part for part in source if isinstance(part, str))
-    return ""
+    if isinstance(source, list) and all(isinstance(part, str) for part in source):
+        return "".join(source)
+    return None
+
+
+# Kernel languages whose code cells are Python (IPython's, with its magics).
+_PYTHON_LANGUAGE = re.compile(r"i?python[\s\d.]*", re.IGNORECASE)
+
+
+def is_python(document: dict) -> bool:
+    """Whether the notebook's kernel runs Python: a notebook that names another
+    language (metadata.language_info.name or metadata.kernelspec.language: R, Julia,
+    Scala...) is skipped, as ruff does. One that names none is taken for Python."""
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        return True
+    named = []
+    info = metadata.get("language_info")
+    if isinstance(info, dict) and isinstance(info.get("name"), str):
+        named.append(info["name"])
+    spec = metadata.get("kernelspec")
+    if isinstance(spec, dict) and isinstance(spec.get("language"), str):
+        named.append(spec["language"])
+    return all(_PYTHON_LANGUAGE.fullmatch(name.strip()) for name in named)
 
 
 # --- IPython syntax -----------------------------------------------------------------
@@ -215,10 +280,22 @@ def opaque_ipython(source: str) -> str:
     return "".join(out)
 
 
+# Cell magics that run their body as Python in the kernel (timing, profiling,
+# capturing output, the debugger) or in a Python subprocess: the body is linted, the
+# magic line made opaque like a line magic. Any other (`%%bash`, `%%html`, `%%sql`,
+# `%%writefile`) holds another language or plain text: the cell is skipped.
+PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit", "python", "python3",
+                                "pypy"})
+
+
 def _is_cell_magic(source: str) -> bool:
+    """Whether the cell starts with a cell magic whose body is not Python."""
     for line in source.splitlines():
         if line.strip():
-            return line.startswith("%%")
+            if not line.startswith("%%"):
+                return False
+            name = line[2:].split(None, 1)[0] if line[2:].strip() else ""
+            return name not in PYTHON_CELL_MAGICS
     return False
 
 
@@ -229,7 +306,11 @@ def build(cells: List[Cell], path: str = "<notebook>") -> Notebook:
     parts: List[str] = []
     origins: List[Tuple[int, int]] = []
     broken: List[BrokenCell] = []
+    included: Dict[int, Tuple[Cell, str]] = {}
     for cell in cells:
+        if cell.problem is not None:
+            broken.append(BrokenCell(cell.number, 1, 1, cell.problem))
+            continue
         if not cell.source.strip() or _is_cell_magic(cell.source):
             continue
         code = opaque_ipython(cell.source)
@@ -244,7 +325,8 @@ def build(cells: List[Cell], path: str = "<notebook>") -> Notebook:
         origins.append((cell.number, 1))
         parts.append(code)
         origins.extend((cell.number, n) for n in range(1, code.count("\n") + 1))
-    return Notebook("".join(parts), origins, broken)
+        included[cell.number] = (cell, code)
+    return Notebook("".join(parts), origins, broken, included)
 
 
 def _syntax_problem(code: str, path: str) -> Optional[Tuple[int, int, str]]:
@@ -286,22 +368,15 @@ def lint_notebook(data: Union[bytes, str], path: str, settings: Settings) -> Fil
     if isinstance(data, str):
         data = data.encode("utf-8")
     try:
-        cells = code_cells(data)
+        document, cells = read(data)
     except NotebookError as exc:
         result = FileResult(path)
         _parse_error(result, SourceFile(path, ""), settings, exc.line, exc.column, exc.message, None)
         return result
+    if not is_python(document):
+        return FileResult(path)
     notebook = build(cells, path)
-    source = SourceFile(path, notebook.text, line_map=notebook.line_map, is_notebook=True)
-    # each cell in the text was parsed by CPython above (the broken ones are left out)
-    result = lint_text(source, settings, cpython_parsed=True)
-    # the fix engine rewrites Python files, not a notebook's JSON: in a notebook a fix
-    # is a suggestion, so nothing is marked fixable that --fix would not fix
-    result.diagnostics = [
-        replace(d, fix=Fix(Applicability.SUGGESTED, d.fix.description))
-        if d.fix is not None and d.fix.applicability is not Applicability.SUGGESTED else d
-        for d in result.diagnostics
-    ]
+    result = lint_built(notebook.text, path, settings, notebook.line_map)
     if notebook.broken:
         # one LL001 per notebook, as for a file, on the first cell that does not parse
         first = notebook.broken[0]
@@ -313,6 +388,151 @@ def lint_notebook(data: Union[bytes, str], path: str, settings: Settings) -> Fil
         _parse_error(result, cell_source, settings, first.line, first.column, message, file_noqa_codes(notebook.text))
         result.diagnostics.sort(key=lambda d: d.sort_key())
     return result
+
+
+def lint_built(text: str, path: str, settings: Settings,
+               line_map: Optional[Callable[[int], Tuple[Optional[int], int]]] = None) -> FileResult:
+    """Lint the module made of a notebook's cells (by `build`, or as the fix engine
+    rewrote it: then the cells are found again from its marker lines)."""
+    source = SourceFile(path, text, line_map=line_map or _marker_line_map(text), is_notebook=True)
+    # each cell in the text was parsed by CPython (the broken ones are left out), and a
+    # fixed text was parsed again by the fix engine
+    return lint_text(source, settings, cpython_parsed=True)
+
+
+def _marker_line_map(text: str) -> Callable[[int], Tuple[Optional[int], int]]:
+    origins: List[Tuple[int, int]] = []
+    cell, line = 0, 0
+    for raw in text.splitlines():
+        match = _MARKER_RE.match(raw)
+        if match:
+            cell, line = int(match.group(1)), 0
+        line += 1
+        origins.append((cell or 1, line))
+    return Notebook(text, origins).line_map
+
+
+# --- writing fixes back ---------------------------------------------------------------
+
+@dataclass
+class Fixable:
+    """A notebook read for the fix engine: the module it lints, and how to put a fixed
+    module back into the same JSON."""
+
+    raw: str
+    document: dict
+    notebook: Notebook
+    layout: Dict[str, object]
+
+    @property
+    def text(self) -> str:
+        return self.notebook.text
+
+    def write_back(self, fixed: str) -> str:
+        """The notebook's JSON with each code cell's source taken from `fixed` (the
+        module after fixes): outputs, metadata, key order, indentation and the final
+        newline are kept; IPython lines are put back as they were. Raises
+        NotebookError when that cannot be done exactly (a fix moved a cell marker or
+        rewrote an IPython line)."""
+        pieces = _split_cells(fixed)
+        if [number for number, _code in pieces] != list(self.notebook.included):
+            raise NotebookError(1, 1, "the fixes moved a cell boundary")
+        for number, code in pieces:
+            cell, built = self.notebook.included[number]
+            if code == built:
+                continue
+            source = _restore(cell.source, built, code)
+            assert cell.raw is not None
+            old = cell.raw.get(cell.key)
+            cell.raw[cell.key] = source.splitlines(keepends=True) if isinstance(old, list) else source
+        return _dump(self.document, self.layout)
+
+
+def for_fixing(raw: str) -> Optional[Fixable]:
+    """The notebook ready for the fix engine; None when it cannot be written back as
+    it was read (not a notebook, not Python, or JSON laid out in a way `json` does not
+    write: then its fixes are not applied)."""
+    try:
+        document, cells = read(raw)
+    except NotebookError:
+        return None
+    if not is_python(document):
+        return None
+    layout = _layout(raw, document)
+    if layout is None:
+        return None
+    return Fixable(raw, document, build(cells), layout)
+
+
+def _layout(raw: str, document: dict) -> Optional[Dict[str, object]]:
+    """How `json.dumps` reproduces this file byte for byte (indent, ASCII escapes, line
+    ending, final newline), or None if it does not."""
+    body = raw[1:] if raw.startswith("\ufeff") else raw
+    match = re.match(r"[\[{]\r?\n([ \t]+)", body)
+    newline = "\r\n" if "\r\n" in body else "\n"
+    stripped = body.rstrip("\r\n")
+    layout: Dict[str, object] = {
+        "indent": match.group(1) if match else None,
+        "ensure_ascii": not any(ord(ch) > 127 for ch in body) and "\\u" in body,
+        "newline": newline,
+        "end": body[len(stripped):],
+        "bom": raw[:len(raw) - len(body)],
+    }
+    if _dump(document, layout) != raw:
+        return None
+    return layout
+
+
+def _dump(document: dict, layout: Dict[str, object]) -> str:
+    text = json.dumps(document, indent=layout["indent"], ensure_ascii=bool(layout["ensure_ascii"]))  # type: ignore[arg-type]
+    if layout["newline"] != "\n":  # JSON strings escape their newlines: these are the layout's
+        text = text.replace("\n", str(layout["newline"]))
+    return f"{layout['bom']}{text}{layout['end']}"
+
+
+def _split_cells(text: str) -> List[Tuple[int, str]]:
+    """(cell number, code) for each marker line of a fixed module, in order. What a fix
+    put before the first marker (an import, at the top of the module) joins the first
+    cell."""
+    pieces: List[Tuple[int, List[str]]] = []
+    before: List[str] = []
+    for line in text.splitlines(keepends=True):
+        match = _MARKER_RE.match(line.rstrip("\r\n"))
+        if match:
+            pieces.append((int(match.group(1)), []))
+        elif pieces:
+            pieces[-1][1].append(line)
+        else:
+            before.append(line)
+    if pieces and before:
+        pieces[0] = (pieces[0][0], before + pieces[0][1])
+    return [(number, "".join(lines)) for number, lines in pieces]
+
+
+def _restore(original: str, built: str, fixed: str) -> str:
+    """The cell's new source: `fixed` (its code after the fixes), with the lines the
+    fixes did not touch taken from `original`, so IPython lines (made opaque in
+    `built`) come back as they were. A fix that rewrote one of those lines cannot be
+    mapped back: NotebookError."""
+    lines = original.splitlines(keepends=True)
+    missing_newline = not original.endswith(("\n", "\r"))
+    if lines and missing_newline:
+        lines[-1] += "\n"  # as `build` added it
+    opaque = built.splitlines(keepends=True)
+    new = fixed.splitlines(keepends=True)
+    out: List[str] = []
+    matcher = difflib.SequenceMatcher(None, opaque, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.extend(lines[i1:i2])
+            continue
+        if any(lines[k] != opaque[k] for k in range(i1, i2)):
+            raise NotebookError(1, 1, "a fix would rewrite an IPython line")
+        out.extend(new[j1:j2])
+    source = "".join(out)
+    if missing_newline and source.endswith("\n"):
+        source = source[:-1]
+    return source
 
 
 def from_script(script: str) -> str:

@@ -290,7 +290,8 @@ class LeaklintServer(LanguageServer):
         """The whole document with every safe fix applied, as leaklint --fix does."""
         assert linted.settings is not None
         outcome = fix_text(linted.text, linted.path, linted.settings, unsafe=False)
-        if outcome.error is not None or not outcome.changed:
+        # a refused fix no longer blocks the others: apply what was fixed, as --fix does
+        if not outcome.changed:
             return None
         return self.workspace_edit(uri, linted.version, self.line_edits(linted.lines, diff_lines(linted.lines, split_lines(outcome.fixed))))
 

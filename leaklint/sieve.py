@@ -383,11 +383,17 @@ class Summary:
     held: FrozenSet[str]  # x of `self.x` / `cls.x`
 
 
-def arguments(call: ast.Call, name: Optional[str], position: Optional[int]) -> List[ast.AST]:
+def arguments(call: ast.Call, name: Optional[str], position: Optional[int],
+              index: Optional["AstFile"] = None) -> List[ast.AST]:
     """Every expression libcst's `calls.argument` may bind to parameter `name` or
-    `position`: the keyword, and the positional argument there when no `*args` comes
-    before it."""
+    `position`: the keyword, the positional argument there when no `*args` comes
+    before it, and an entry of a `**` mapping (a dict display, `dict(...)`, or with
+    `index` a name assigned one anywhere in the file)."""
     found: List[ast.AST] = [kw.value for kw in call.keywords if name is not None and kw.arg == name]
+    if name is not None:
+        for kw in call.keywords:
+            if kw.arg is None:
+                found.extend(_spread_values(kw.value, name, index))
     if position is not None:
         for at, arg in enumerate(call.args):
             if type(arg) is ast.Starred:
@@ -396,6 +402,23 @@ def arguments(call: ast.Call, name: Optional[str], position: Optional[int]) -> L
                 found.append(arg)
                 break
     return found
+
+
+def _spread_values(mapping: ast.AST, name: str, index: Optional["AstFile"], depth: int = 0) -> List[ast.AST]:
+    kind = type(mapping)
+    if kind is ast.Dict:
+        return [value for key, value in zip(mapping.keys, mapping.values)  # type: ignore[attr-defined]
+                if type(key) is ast.Constant and key.value == name]  # type: ignore[attr-defined]
+    if kind is ast.Call and type(mapping.func) is ast.Name and mapping.func.id == "dict":  # type: ignore[attr-defined]
+        return [kw.value for kw in mapping.keywords if kw.arg == name]  # type: ignore[attr-defined]
+    if kind is ast.Name and index is not None and depth == 0:
+        out: List[ast.AST] = []
+        for stored in index.of(ast.Assign, ast.AnnAssign):
+            target = single_target(stored)
+            if type(target) is ast.Name and target.id == mapping.id and stored.value is not None:  # type: ignore
+                out.extend(_spread_values(stored.value, name, index, 1))  # type: ignore[attr-defined]
+        return out
+    return []
 
 
 def single_target(statement: ast.AST) -> Optional[ast.AST]:

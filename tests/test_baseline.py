@@ -79,7 +79,7 @@ def test_paths_are_matched_from_the_project_root(project):
 def test_baseline_and_text_report(project):
     check(project, "--write-baseline", "base.json", ".")
     (project / "src" / "a.py").write_text(LEAKY + "extra = asyncio.Semaphore(sys.maxsize)\n")
-    proc = run_cli("check", "--baseline", "base.json", ".", cwd=project)
+    proc = run_cli("check", "--output-format", "concise", "--baseline", "base.json", ".", cwd=project)
     out = proc.stdout.decode().splitlines()
     assert out[0].startswith("src/a.py:8:27: LL101 ")
     assert out[1] == "Found 1 finding."

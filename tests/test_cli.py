@@ -15,7 +15,7 @@ def project(tmp_path):
 
 
 def test_text_output_and_exit_1(project):
-    proc = run_cli("check", "leaky.py", "clean.py", cwd=project)
+    proc = run_cli("check", "--output-format", "concise", "leaky.py", "clean.py", cwd=project)
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.decode().splitlines()
     assert lines[0].startswith("leaky.py:4:25: LL101 asyncio.Semaphore(value=sys.maxsize)")
@@ -181,7 +181,7 @@ def test_statistics_prints_only_the_table_with_a_fixable_column(project):
 
 
 def test_quiet_prints_findings_only(project):
-    proc = run_cli("check", "-q", "leaky.py", cwd=project)
+    proc = run_cli("check", "-q", "--output-format", "concise", "leaky.py", cwd=project)
     out = proc.stdout.decode().splitlines()
     assert len(out) == 2 and all(": LL" in line for line in out)
 

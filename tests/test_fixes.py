@@ -116,8 +116,10 @@ def _check_each_fix_alone(source: bytes, name: str, settings: Settings) -> int:
         cst.parse_module(text)  # raises if it does not parse
         if compiles:
             compile(text, name, "exec", dont_inherit=True)
-        # the same fix as line replacements (SARIF `fixes`) gives the same text
-        assert _replace_lines(before.module.code, fixes.text_edits(before.module, d)) == text, where
+        # the same fix as line replacements (SARIF `fixes`) gives the same text; a notebook
+        # cell's lines are not the module's, so it has none
+        if d.cell is None:
+            assert _replace_lines(before.module.code, fixes.text_edits(before.module, d)) == text, where
         after = lint_source(text, name, settings)
         allowed = _codes(before.diagnostics) - Counter([d.code])
         extra = _codes(after.diagnostics) - allowed
@@ -348,7 +350,7 @@ def test_a_fix_that_never_converges_is_reported_and_the_file_kept(marker):
     # a fix that gives back the same text converges to nothing either: reported at once
     marker.make_fix = lambda self, call: _fix(Applicability.SAFE, _rename(call, "mark"))
     outcome = fixes.fix_text("mark()\n", "t.py", MARKER)
-    assert outcome.fixed == "mark()\n" and "do not converge" in outcome.error
+    assert outcome.fixed == "mark()\n" and "never converge" in outcome.error and "LL999" in outcome.error
 
 
 def test_an_edit_of_a_node_from_another_tree_is_a_bug_not_a_crash(marker):
@@ -495,13 +497,13 @@ def project(tmp_path):
 
 
 def test_check_marks_fixable_findings_and_says_which_flag_fixes_them(project):
-    proc = run_cli("check", "leaky.py", cwd=project)
+    proc = run_cli("check", "--output-format", "concise", "leaky.py", cwd=project)
     lines = proc.stdout.decode().splitlines()
     assert proc.returncode == 1
     assert lines[0].startswith("leaky.py:4:25: LL101 asyncio.Semaphore")  # unsafe: no [*] without the flag
     assert lines[2:] == ["Found 2 findings.",
                          "No fixes available (2 hidden fixes can be enabled with the `--unsafe-fixes` option)."]
-    proc = run_cli("check", "--unsafe-fixes", "leaky.py", cwd=project)
+    proc = run_cli("check", "--format", "concise", "--unsafe-fixes", "leaky.py", cwd=project)  # the old name
     lines = proc.stdout.decode().splitlines()
     assert lines[0].startswith("leaky.py:4:25: LL101 [*] asyncio.Semaphore")
     assert lines[1].startswith("leaky.py:7:5: LL205 [*] task from create_task()")
@@ -589,7 +591,7 @@ def test_stdin_fix_writes_the_fixed_source_to_stdout(project):
 
 def test_fix_keeps_the_file_mode(project):
     os.chmod(project / "leaky.py", 0o750)
-    assert run_cli("check", "--fix", "--unsafe-fixes", "leaky.py", cwd=project).returncode == 0
+    assert run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "leaky.py", cwd=project).returncode == 0
     assert stat.S_IMODE((project / "leaky.py").stat().st_mode) == 0o750
     assert sorted(p.name for p in project.iterdir()) == ["clean.py", "leaky.py", "pyproject.toml"]
 
@@ -714,3 +716,231 @@ def test_the_compile_check_agrees_with_cpythons_compiler(source):
     except SyntaxError:
         expected = False
     assert fixes._compiles(source, "t.py") == expected
+
+
+# --- one refused fix does not cost the others ------------------------------------------------
+
+def _break_parsing_or_rename(self, call):
+    """`mark(1)`'s fix leaves the file unparseable (`1.real` without parentheses);
+    any other mark's fix renames it."""
+    if call.args and isinstance(call.args[0].value, cst.Integer) and call.args[0].value.value == "1":
+        return _fix(Applicability.SAFE, Edit(call, cst.Attribute(cst.Integer("1"), cst.Name("real"))))
+    return _fix(Applicability.SAFE, _rename(call))
+
+
+def test_a_refused_fix_is_reported_and_the_others_are_applied(marker):
+    marker.make_fix = _break_parsing_or_rename
+    text = "mark(2)\nmark(1)\n" + "".join(f"mark({n})\n" for n in range(3, 40))
+    outcome = fixes.fix_text(text, "t.py", MARKER)
+    assert outcome.fixed == "done(2)\nmark(1)\n" + "".join(f"done({n})\n" for n in range(3, 40))
+    assert len(outcome.applied) == 38
+    assert "the fix for LL999 would leave the file unparseable" in outcome.error
+    assert [(d.code, d.line) for d in outcome.diagnostics] == [("LL999", 2)]  # the refused one remains
+
+
+def test_a_fix_that_changes_nothing_is_refused_alone(marker):
+    def make(self, call):
+        name = "mark" if self.ctx.module.code_for_node(call) == "mark(1)" else "done"
+        return _fix(Applicability.SAFE, _rename(call, name))
+
+    marker.make_fix = make
+    outcome = fixes.fix_text("mark(1)\nmark(2)\n", "t.py", MARKER)
+    assert outcome.fixed == "mark(1)\ndone(2)\n"
+    assert "does not remove its finding" in outcome.error
+
+
+def test_fixes_that_never_converge_are_refused_by_code_and_the_others_applied(marker):
+    marker.make_fix = lambda self, call: _fix(Applicability.SAFE, Edit(call, cst.parse_expression(f"({self.ctx.module.code_for_node(call)})")))
+    text = "mark()\n\ndef load(p):\n    return open(p).read()\n"
+    outcome = fixes.fix_text(text, "t.py", Settings(select=("LL999", "LL204")))
+    assert outcome.fixed == "mark()\n\ndef load(p):\n    with open(p) as f:\n        return f.read()\n"
+    assert "the fixes for LL999 do not converge after" in outcome.error
+    assert [a.code for a in outcome.applied] == ["LL204"]
+
+
+def test_a_value_the_settings_call_unbounded_does_not_stop_the_other_fixes():
+    text = "import asyncio\nimport sys\n\nsem = asyncio.Semaphore(sys.maxsize)\n\ndef g(p):\n    return open(p).read()\n"
+    outcome = fixes.fix_text(text, "t.py", Settings(select=("LL",), huge_threshold=20), unsafe=True)
+    assert "with open(p) as f:\n        return f.read()" in outcome.fixed
+    assert "LL101" in outcome.error and "LL204" not in outcome.error
+    assert [d.code for d in outcome.diagnostics] == ["LL101"]
+
+
+def test_fixes_survive_expressions_as_deep_as_the_linter_does():
+    # libcst's transformer and code generation recurse per operand: 400 terms once
+    # exceeded the default recursion limit and cost every fix in the file
+    deep = "x = " + " + ".join(["a"] * 400) + "\n"
+    text = "def g(p):\n    y = open(p).read()\n" + deep
+    outcome = fixes.fix_text(text, "t.py", ALL, unsafe=True)
+    assert outcome.error is None, outcome.error
+    assert outcome.fixed == "def g(p):\n    with open(p) as f:\n        y = f.read()\n" + deep
+
+
+def test_a_refused_fix_in_one_file_leaves_the_cli_fixing_the_rest(marker, tmp_path, capsys):
+    marker.make_fix = _break_parsing_or_rename
+    target = tmp_path / "t.py"
+    target.write_text("mark(1)\nmark(2)\n")
+    status = cli.main(["check", "--fix", "--select", "LL999", "--no-cache", str(target)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert target.read_text() == "mark(1)\ndone(2)\n"
+    assert f"leaklint: error: {target}: the fix for LL999 would leave the file unparseable" in err
+
+
+# --- LL204 picks its names once per function ---------------------------------------------------
+
+def test_ll204_names_are_fresh_in_each_function_and_many_findings_all_get_fixed():
+    text = (
+        "def uses_f(p, f, f_):\n    x = open(p).read()\n    return x, f, f_\n\n\n"
+        "def plain(p):\n    y = open(p).read()\n    return y\n"
+    )
+    outcome = fixes.fix_text(text, "t.py", Settings(select=("LL204",)))
+    assert outcome.fixed == (
+        "def uses_f(p, f, f_):\n    with open(p) as f1:\n        x = f1.read()\n    return x, f, f_\n\n\n"
+        "def plain(p):\n    with open(p) as f:\n        y = f.read()\n    return y\n"
+    )
+    # many findings in one function (once quadratic: each regenerated the function's code)
+    many = "def load(f, p):\n" + "".join(f"    x{i} = open(p).read()\n" for i in range(300))
+    outcome = fixes.fix_text(many, "t.py", Settings(select=("LL204",)))
+    assert outcome.error is None and len(outcome.applied) == 300 and outcome.diagnostics == []
+    assert outcome.fixed.count("    with open(p) as f_:\n") == 300
+    assert _compiles(outcome.fixed.encode())
+
+
+# --- permissions, owners and hard links ------------------------------------------------------
+
+def test_fix_refuses_a_read_only_file_and_fixes_the_others(project, capsys, monkeypatch):
+    (project / "other.py").write_text(LEAKY)
+    os.chmod(project / "leaky.py", 0o444)  # read-only even for root, who may write anything
+    monkeypatch.chdir(project)
+    status = cli.main(["check", "--fix", "--unsafe-fixes", "--no-cache", "leaky.py", "other.py"])
+    err = capsys.readouterr().err
+    assert "leaklint: error: leaky.py: the file is read-only" in err
+    assert (project / "leaky.py").read_text() == LEAKY
+    assert stat.S_IMODE((project / "leaky.py").stat().st_mode) == 0o444
+    assert (project / "other.py").read_text() == LEAKY_FIXED
+    assert status == 1  # leaky.py's findings remain
+
+
+def test_write_atomic_keeps_hard_links_one_file(tmp_path):
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old content\n")
+    link = tmp_path / "link.py"
+    os.link(target, link)
+    before = target.stat().st_ino
+    fixes.write_atomic(str(target), b"new\n", expected=b"old content\n")
+    assert target.stat().st_ino == before == link.stat().st_ino
+    assert link.read_bytes() == b"new\n" and target.stat().st_nlink == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.py", "m.py"]  # no temporary file left
+
+
+def test_write_in_place_puts_the_original_back_when_the_copy_fails(tmp_path, monkeypatch):
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old content\n")
+    os.link(target, tmp_path / "link.py")
+    real_write = fixes._write_all
+    calls = []
+
+    def fail_first(fd, data):
+        calls.append(data)
+        if len(calls) == 1:
+            os.pwrite(fd, b"ha", 0)  # half-written, then the disk fails
+            raise OSError(5, "Input/output error")
+        real_write(fd, data)
+
+    monkeypatch.setattr(fixes, "_write_all", fail_first)
+    with pytest.raises(OSError):
+        fixes.write_atomic(str(target), b"new\n", expected=b"old content\n")
+    assert target.read_bytes() == b"old content\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.py", "m.py"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root may give a file away")
+def test_write_atomic_keeps_the_owner_and_group(tmp_path):
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old\n")
+    os.chown(target, 4321, 8765)
+    fixes.write_atomic(str(target), b"new\n")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid) == (4321, 8765) and target.read_bytes() == b"new\n"
+
+
+def test_write_atomic_keeps_the_group_when_the_owner_cannot_be_kept(tmp_path, monkeypatch):
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old\n")
+    info = target.stat()
+    asked = []
+
+    def chown(path, uid, gid):
+        asked.append((uid, gid))
+        if uid != -1:
+            raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(fixes.os, "chown", chown)
+    fixes.write_atomic(str(target), b"new\n")
+    assert asked == [(info.st_uid, info.st_gid), (-1, info.st_gid)]
+    assert target.read_bytes() == b"new\n"
+
+
+# --- --fix on the check's workers, and its cache ------------------------------------------------
+
+def _many_files(root: Path, count: int) -> None:
+    for n in range(count):
+        (root / f"m{n}.py").write_text(LEAKY if n % 3 == 0 else f"def load{n}(p):\n    return open(p).read()\n"
+                                       if n % 3 == 1 else "import asyncio\nsem = asyncio.Semaphore(4)\n")
+
+
+def test_fix_on_worker_processes_matches_one_process(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        folder.mkdir()
+        (folder / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+        _many_files(folder, 12)
+    serial = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "-j", "1", ".", cwd=one)
+    parallel = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "-j", "2", ".", cwd=two)
+    assert (serial.returncode, serial.stdout, serial.stderr) == (parallel.returncode, parallel.stdout, parallel.stderr)
+    for path in sorted(one.glob("*.py")):
+        assert (two / path.name).read_text() == path.read_text()
+    assert (one / "m0.py").read_text() == LEAKY_FIXED
+    assert "with open(p) as f:" in (one / "m1.py").read_text()
+
+
+def test_fix_skips_files_whose_cached_result_has_no_fix_to_apply(project, monkeypatch):
+    (project / "only_unsafe.py").write_text(LEAKY)
+    settings = Settings(root=project)
+    calls = []
+    real = fixes.fix_file
+
+    def counting(path, settings, **kwargs):
+        calls.append(os.path.basename(path))
+        return real(path, settings, **kwargs)
+
+    monkeypatch.setattr(fixes, "fix_file", counting)
+    monkeypatch.chdir(project)
+    first = fixes.fix_paths(["."], settings, use_cache=True)  # safe fixes only: LEAKY's are unsafe
+    assert sorted(calls) == ["clean.py", "leaky.py", "only_unsafe.py"]
+    assert all(not outcome.applied for outcome, _data in first)
+    calls.clear()
+    again = fixes.fix_paths(["."], settings, use_cache=True)  # nothing changed, nothing to apply
+    assert calls == []
+    assert [[d.code for d in o.diagnostics] for o, _ in again] == [[d.code for d in o.diagnostics] for o, _ in first]
+    # with unsafe fixes, the files that have some are fixed (and only they)
+    unsafe = fixes.fix_paths(["leaky.py", "clean.py"], settings, unsafe=True, use_cache=True)
+    assert calls == ["leaky.py"]
+    assert (project / "leaky.py").read_text() == LEAKY_FIXED
+    assert [len(o.applied) for o, _ in unsafe] == [0, 2] or [len(o.applied) for o, _ in unsafe] == [2, 0]
+    # the fixed file's new result was cached: a further run fixes nothing again
+    calls.clear()
+    fixes.fix_paths(["leaky.py"], settings, unsafe=True, use_cache=True)
+    assert calls == []
+
+
+def test_a_form_feed_in_indentation_does_not_stop_the_fixes():
+    # libcst takes the first block's indentation, form feed included, for every block
+    # and writes back a file it cannot read: every fix of the file was refused
+    text = ("def g(p):\n\x0c    y = open(p).read()\n    return y\n\n\n"
+            "def h(p):\n    return open(p).read()\n")
+    outcome = fixes.fix_text(text, "t.py", Settings(select=("LL204",)))
+    assert outcome.error is None, outcome.error
+    assert outcome.fixed == ("def g(p):\n    with open(p) as f:\n        y = f.read()\n    return y\n\n\n"
+                             "def h(p):\n    with open(p) as f:\n        return f.read()\n")

@@ -7,6 +7,8 @@ import pytest
 from helpers import run_cli
 from leaklint.api import lint_source
 from leaklint.config import Settings
+from leaklint import fixes
+from leaklint import notebook as notebook_module
 from leaklint.notebook import build, code_cells, from_script, opaque_ipython
 
 
@@ -34,7 +36,7 @@ def nb_project(tmp_path):
 
 
 def test_text_output_names_the_cell(nb_project):
-    proc = run_cli("check", "nb.ipynb", cwd=nb_project)
+    proc = run_cli("check", "--output-format", "concise", "nb.ipynb", cwd=nb_project)
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.decode().splitlines()
     assert lines[0].startswith("nb.ipynb:cell 2:4:10: LL304 `RedisBroker(...)` at the top level of this cell")
@@ -150,11 +152,65 @@ def test_opaque_lines_keep_their_place():
 
 
 def test_cell_magic_cells_are_left_out_and_numbering_counts_every_cell():
-    cells = code_cells(notebook("x = 1\n", "%%time\ny = 2\n", "z = 3").encode())
+    cells = code_cells(notebook("x = 1\n", "%%bash\necho hi\n", "z = 3").encode())
     assert [c.number for c in cells] == [2, 3, 4]
     nb = build(cells)
-    assert nb.text.count("[leaklint cell") == 2  # the %%time cell is not in the module
+    assert nb.text.count("[leaklint cell") == 2  # the %%bash cell is not in the module
     assert nb.line_map(2) == (2, 1) and nb.line_map(4) == (4, 1)
+
+
+@pytest.mark.parametrize("magic", ["%%time", "%%timeit -n 3", "%%capture out", "%%prun", "%%debug"])
+def test_cell_magics_that_run_python_have_their_body_linted(magic):
+    nb = notebook("import atexit\ndef f(): ...\n", f"{magic}\natexit.register(f)\natexit.register(f)\n")
+    assert _codes(nb, select=("LL301",)) == [("LL301", 3, 3)]
+
+
+@pytest.mark.parametrize("magic", ["%%bash", "%%html", "%%writefile x.py", "%%sql", "%%javascript"])
+def test_other_cell_magics_are_skipped(magic):
+    nb = notebook("import atexit\ndef f(): ...\n", f"{magic}\natexit.register(f)\natexit.register(f)\n")
+    assert _codes(nb, select=("LL301",)) == []
+
+
+@pytest.mark.parametrize("metadata", [
+    {"kernelspec": {"language": "R", "name": "ir"}, "language_info": {"name": "R"}},
+    {"language_info": {"name": "julia"}},
+    {"kernelspec": {"language": "scala", "name": "x"}},
+])
+def test_a_notebook_whose_kernel_is_not_python_is_skipped(metadata):
+    doc = json.loads(notebook("import atexit\ndef f(): ...\natexit.register(f)\natexit.register(f)\n"))
+    assert _codes(json.dumps(doc), select=("LL301",)) == [("LL301", 2, 4)]
+    doc["metadata"] = metadata
+    assert _codes(json.dumps(doc), select=("LL301",)) == []
+
+
+@pytest.mark.parametrize("metadata", [
+    {"kernelspec": {"language": "python", "name": "python3"}, "language_info": {"name": "python"}},
+    {"language_info": {"name": "Python 3"}}, {"kernelspec": {"display_name": "x"}}, {},
+])
+def test_a_python_kernel_or_none_named_is_linted(metadata):
+    doc = json.loads(notebook("import atexit\ndef f(): ...\natexit.register(f)\natexit.register(f)\n"))
+    doc["metadata"] = metadata
+    assert _codes(json.dumps(doc), select=("LL301",)) == [("LL301", 2, 4)]
+
+
+def test_a_cell_source_given_as_one_string_is_linted():
+    doc = json.loads(notebook("x = 1\n"))
+    doc["cells"][1]["source"] = "import atexit\ndef f(): ...\natexit.register(f)\natexit.register(f)"
+    assert _codes(json.dumps(doc), select=("LL301",)) == [("LL301", 2, 4)]
+
+
+@pytest.mark.parametrize("cell, says", [
+    ({"cell_type": "code", "metadata": {}, "outputs": [], "source": 5}, "a JSON number"),
+    ({"cell_type": "code", "metadata": {}, "outputs": [], "source": ["x = 1\n", 2]}, "a JSON list of number, string"),
+    ({"cell_type": "code", "metadata": {}, "outputs": [], "source": None}, "a JSON null"),
+    ("import atexit\natexit.register(f)\n", "cell 3 is a JSON string, not an object"),
+])
+def test_a_cell_of_the_wrong_shape_is_ll001_and_the_others_are_linted(cell, says):
+    doc = json.loads(notebook("import atexit\ndef f(): ...\natexit.register(f)\natexit.register(f)\n"))
+    doc["cells"].append(cell)
+    found = lint_source(json.dumps(doc), "nb.ipynb", Settings(select=("LL001", "LL301"))).diagnostics
+    assert [(d.code, d.cell) for d in found] == [("LL301", 2), ("LL001", 3)]
+    assert says in found[1].message and "not linted" in found[1].message
 
 
 def test_nbformat_3_worksheets():
@@ -179,19 +235,78 @@ def test_from_script_splits_percent_cells():
     assert ["".join(c["source"]) for c in doc["cells"]] == ["a = 1", "b = 2\nc = 3"]
 
 
-def test_fix_never_rewrites_a_notebook(tmp_path):
-    """The fix engine writes Python; a notebook is JSON. --fix leaves it byte for byte
-    and its fixes are suggestions, so none is marked [*] fixable."""
-    script = "# %%\nimport asyncio\n\nasync def main():\n    asyncio.create_task(asyncio.sleep(1))\n"
+# --- --fix rewrites the cells' sources, nothing else ---------------------------------------
+
+def _cell(source, outputs=(), count=None):
+    return {"cell_type": "code", "execution_count": count, "metadata": {"tags": ["keep"]},
+            "outputs": list(outputs), "source": source}
+
+
+OUTPUT = {"name": "stdout", "output_type": "stream", "text": ["héllo\n"]}
+
+
+def _doc(*cells):
+    # keys not in sorted order, as some editors write them: the order must survive
+    return {"nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+            "cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# Title"]}, *cells]}
+
+
+BEFORE_CELLS = (
+    _cell(["!pip install aiohttp\n", "import asyncio\n"]),
+    _cell(["%%time\n", "async def main():\n", "    %time x = 1\n", "    asyncio.create_task(asyncio.sleep(1))\n"],
+          outputs=[OUTPUT], count=3),
+    _cell("def load(p):\n    return open(p).read()"),  # a string source stays a string
+    _cell(["%%bash\n", "echo open(p).read()\n"]),
+)
+AFTER_CELLS = (
+    _cell(["!pip install aiohttp\n", "import asyncio\n", "\n", "_background_tasks = set()\n", "\n"]),
+    _cell(["%%time\n", "async def main():\n", "    %time x = 1\n", "    task = asyncio.create_task(asyncio.sleep(1))\n",
+           "    _background_tasks.add(task)\n", "    task.add_done_callback(_background_tasks.discard)\n"],
+          outputs=[OUTPUT], count=3),
+    _cell("def load(p):\n    with open(p) as f:\n        return f.read()"),
+    _cell(["%%bash\n", "echo open(p).read()\n"]),
+)
+
+
+@pytest.mark.parametrize("indent, end, ascii_only", [(1, "\n", False), (2, "", True), (4, "\n", True)])
+def test_fix_rewrites_the_cells_sources_and_keeps_the_json_layout(tmp_path, indent, end, ascii_only):
+    before = json.dumps(_doc(*BEFORE_CELLS), indent=indent, ensure_ascii=ascii_only) + end
+    expected = json.dumps(_doc(*AFTER_CELLS), indent=indent, ensure_ascii=ascii_only) + end
     nb = tmp_path / "nb.ipynb"
-    nb.write_text(from_script(script), encoding="utf-8")
-    before = nb.read_bytes()
-    plain = lint_source(script, "same.py", Settings()).diagnostics
-    assert [d.code for d in plain] == ["LL205"] and plain[0].fix.edits  # fixable in a .py file
-    proc = run_cli("check", "--fix", "--unsafe-fixes", "nb.ipynb", cwd=tmp_path)
-    assert proc.returncode == 1, proc.stderr
-    assert nb.read_bytes() == before
-    out = proc.stdout.decode() if isinstance(proc.stdout, bytes) else proc.stdout
-    assert "LL205" in out and "[*]" not in out, out
-    found = lint_source(before, "nb.ipynb", Settings()).diagnostics
-    assert [d.fix.applicability.value for d in found] == ["suggested"]
+    nb.write_text(before, encoding="utf-8")
+    proc = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "nb.ipynb", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert nb.read_text(encoding="utf-8") == expected
+    # a second run has nothing left to do
+    again = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "nb.ipynb", cwd=tmp_path)
+    assert again.returncode == 0 and nb.read_text(encoding="utf-8") == expected
+
+
+def test_notebook_fixes_are_marked_fixable_and_applied_safe_first(tmp_path):
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text(json.dumps(_doc(*BEFORE_CELLS), indent=1) + "\n", encoding="utf-8")
+    proc = run_cli("check", "--output-format", "concise", "--no-cache", "nb.ipynb", cwd=tmp_path)
+    out = proc.stdout.decode()
+    assert "nb.ipynb:cell 4:2:12: LL204 [*]" in out, out
+    safe = run_cli("check", "--fix", "--no-cache", "nb.ipynb", cwd=tmp_path)  # LL204's fix is safe, LL205's unsafe
+    assert safe.returncode == 1
+    doc = json.loads(nb.read_text(encoding="utf-8"))
+    assert doc["cells"][3]["source"] == AFTER_CELLS[2]["source"]
+    assert doc["cells"][2]["source"] == BEFORE_CELLS[1]["source"]
+
+
+def test_a_notebook_whose_json_cannot_be_written_back_exactly_is_reported_not_rewritten(tmp_path):
+    text = json.dumps(_doc(*BEFORE_CELLS), indent=1).replace('": ', '" : ')  # a layout json never writes
+    outcome = fixes.fix_text(text, "nb.ipynb", Settings(), unsafe=True)
+    assert outcome.fixed == text and "cannot write back" in outcome.error
+    assert {d.code for d in outcome.diagnostics} == {"LL204", "LL205"}
+
+
+def test_cells_are_restored_with_their_ipython_lines_and_a_rewritten_one_is_refused():
+    original = "%time x = 1\ny = open(p).read()\n!ls"
+    built = "pass\ny = open(p).read()\npass\n"
+    fixed = "pass\nwith open(p) as f:\n    y = f.read()\npass\n"
+    assert notebook_module._restore(original, built, fixed) == "%time x = 1\nwith open(p) as f:\n    y = f.read()\n!ls"
+    with pytest.raises(notebook_module.NotebookError):  # the line that was `%time x = 1` rewritten
+        notebook_module._restore(original, built, "x = 2\ny = open(p).read()\npass\n")

@@ -240,3 +240,112 @@ def test_cli_sarif_fixes_are_the_fix_engines(tmp_path):
         alone.write_text(source)
         run_cli("check", "--fix", "--unsafe-fixes", "--select", code, alone.name, cwd=tmp_path)
         assert patched == alone.read_text(), code
+
+
+# --- text: ruff's full format by default, concise on request ----------------------------------
+
+FULL_LEAKY = """\
+leaky.py:4:25: LL101 [*] asyncio.Semaphore(value=sys.maxsize) (= 9.2e+18) is no limit: everything
+  that arrives runs at once and memory grows with the backlog — use a fixed bound such as 32
+  |
+4 | sem = asyncio.Semaphore(sys.maxsize)
+  |                         ^^^^^^^^^^^ LL101
+  |
+  = help (unsafe fix): Replace the limit with 32 (the `default-limit` setting)
+    -4 | sem = asyncio.Semaphore(sys.maxsize)
+    +4 | sem = asyncio.Semaphore(32)
+
+leaky.py:7:5: LL205 [*] task from create_task() is not kept: the event loop holds tasks only weakly,
+  so it can be garbage-collected before it finishes and its exception is lost — keep a reference
+  (e.g. in a set, with add_done_callback(set.discard))
+  |
+7 |     asyncio.create_task(work())
+  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^ LL205
+  |
+  = help (unsafe fix): Keep the task in the module-level set `_background_tasks` until it is done
+    + 3 |
+    + 4 | _background_tasks = set()
+    - 7 |     asyncio.create_task(work())
+    + 9 |     task = asyncio.create_task(work())
+    +10 |     _background_tasks.add(task)
+    +11 |     task.add_done_callback(_background_tasks.discard)
+
+Found 2 findings.
+[*] 2 fixable with the `--fix --unsafe-fixes` options.
+"""
+
+
+def test_text_is_the_full_format_by_default(project):
+    """The fixes `--fix` would apply with the flags given are shown as diffs; the others
+    by their description only."""
+    proc = run_cli("check", "--no-cache", "--unsafe-fixes", "leaky.py", cwd=project, env_extra={"COLUMNS": "100"})
+    assert proc.returncode == 1 and proc.stderr == b""
+    assert proc.stdout.decode() == FULL_LEAKY
+    for name in ("full", "text"):  # `text` is the full format's older name
+        again = run_cli("check", "--no-cache", "--unsafe-fixes", "--output-format", name, "leaky.py", cwd=project,
+                        env_extra={"COLUMNS": "100"})
+        assert again.stdout.decode() == FULL_LEAKY
+    safe_only = run_cli("check", "--no-cache", "leaky.py", cwd=project, env_extra={"COLUMNS": "100"}).stdout.decode()
+    assert "= help (unsafe fix): Replace the limit with 32" in safe_only
+    assert "-4 |" not in safe_only and "[*]" not in safe_only.splitlines()[0]
+
+
+def test_concise_is_one_line_per_finding_and_format_is_its_alias(project):
+    for flag in ("--output-format", "--format"):
+        proc = run_cli("check", "--no-cache", flag, "concise", "leaky.py", "clean.py", cwd=project)
+        lines = proc.stdout.decode().splitlines()
+        assert [line.split(" ", 2)[:2] for line in lines[:2]] == [["leaky.py:4:25:", "LL101"], ["leaky.py:7:5:", "LL205"]]
+        assert lines[2:] == ["Found 2 findings.",
+                             "No fixes available (2 hidden fixes can be enabled with the `--unsafe-fixes` option)."]
+
+
+def _text_diagnostic(**changes):
+    fields = dict(code="LL204", name="inline-resource-discarded", message="open() is used once", path="a.py",
+                  line=3, column=7, end_line=3, end_column=14, source_line="\tx = (open(p).read())\n")
+    fields.update(changes)
+    return Diagnostic(**fields)
+
+
+def _full(diagnostics, options=None, columns=100, monkeypatch=None):
+    import io
+
+    from leaklint.report import text
+
+    out = io.StringIO()
+    text.write(diagnostics, out, options or ReportOptions(quiet=True))
+    return out.getvalue()
+
+
+def test_full_format_carets_line_up_under_tabs_and_stop_at_the_end_of_a_multiline_span(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    assert _full([_text_diagnostic()]) == (
+        "a.py:3:7: LL204 open() is used once\n"
+        "  |\n"
+        "3 | \tx = (open(p).read())\n"
+        "  | \t     ^^^^^^^ LL204\n"
+        "  |\n"
+        "\n"
+    )
+    spans_lines = _full([_text_diagnostic(end_line=5, end_column=2)])
+    assert "  | \t     ^^^^^^^^^^^^^^^ LL204\n" in spans_lines  # to the end of the first line
+
+
+def test_full_format_wraps_long_messages_and_shows_help_without_a_diff(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    message = "word " * 30
+    fix = Fix(Applicability.SUGGESTED, "Bind it to a name")
+    out = _full([_text_diagnostic(message=message.strip(), fix=fix, source_line="")])
+    lines = out.splitlines()
+    assert all(len(line) <= 60 for line in lines)
+    assert lines[0].startswith("a.py:3:7: LL204 word word")
+    assert all(line.startswith("  word") for line in lines[1:-2])
+    assert lines[-2] == "  = help (suggestion): Bind it to a name"
+    assert " ".join(" ".join(lines[:-2]).split()[2:]) == message.strip()  # nothing lost in the wrapping
+
+
+def test_full_format_cuts_a_long_fix_diff(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    options = ReportOptions(quiet=True)
+    options.fix_diff = lambda d: [f"+{n} | line" for n in range(30)]
+    out = _full([_text_diagnostic(fix=Fix(Applicability.SAFE, "Rewrite"))], options)
+    assert out.count("| line") == 12 and "... 18 more lines (see --diff)" in out

@@ -176,6 +176,59 @@ CROSS_UNIT = {
         def unrelated():
             return 5
         """,
+    "I/O two calls away from the fan-out": """
+        import asyncio
+
+        async def _get(client, url):
+            return await client.get(url)
+
+        async def one(client, url):
+            return await _get(client, url)
+
+        def unrelated():
+            return 6
+
+        async def crawl(client, urls):
+            await asyncio.gather(*(one(client, u) for u in urls))
+        """,
+    "a fan-out's size read by a helper": """
+        import asyncio
+
+        async def listing(session, url):
+            async with session.get(url) as response:
+                return (await response.text()).split()
+
+        def unrelated():
+            return 7
+
+        async def crawl(session, url):
+            found = await listing(session, url)
+            await asyncio.gather(*(session.head(u) for u in found))
+        """,
+    "a fan-out over what another method read from I/O": """
+        import asyncio
+
+        async def _read(session, url):
+            response = await session.get(url)
+            return await response.json()
+
+        def unrelated():
+            return 8
+
+        class Loader:
+            def __init__(self, session):
+                self._session = session
+                self.items = []
+
+            async def fill(self, url):
+                self.items = await self._fetch(url)
+
+            async def _fetch(self, url):
+                return await _read(self._session, url)
+
+            async def run(self):
+                await asyncio.gather(*(self._session.head(i) for i in self.items))
+        """,
     "a logging handler's base in another class": """
         import queue
         from logging.handlers import QueueHandler as Enqueuing

@@ -253,7 +253,7 @@ def _task_group(ctx: "FileContext", expr: cst.BaseExpression) -> bool:
     return type(expr) is cst.Call and ctx.call_name(expr) in _TASK_GROUPS
 
 
-def driving_loop(ctx: "FileContext", loops: Sequence[Loop], spawn: Optional[cst.Call] = None):
+def driving_loop(ctx: "FileContext", loops: Sequence[Loop], spawn: Optional[cst.Call] = None, strict: bool = False):
     """Which loop makes the node being visited (a spawn) run many times, innermost loops
     first: ("consume", loop) for an endless consume loop that does not wait for
     capacity (LL103's); otherwise ("items", loop) for the innermost `for` or comprehension
@@ -272,9 +272,9 @@ def driving_loop(ctx: "FileContext", loops: Sequence[Loop], spawn: Optional[cst.
             clauses = list(clauses_from(loop))
             if any(is_async_for(c) for c in clauses):
                 return "consume", loop
-            if all(few_items(ctx, c.iter, c.target) for c in clauses):
+            if all(few_items(ctx, c.iter, c.target, strict=strict) for c in clauses):
                 continue
-        elif few_items(ctx, loop.iter, loop.target):
+        elif few_items(ctx, loop.iter, loop.target, strict=strict):
             continue
         if items is None:
             items = loop
@@ -314,17 +314,19 @@ def runs_once_in(ctx: "FileContext", loop: Loop) -> bool:
 _SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
 
 
-def repeated_spawn(ctx: "FileContext", call: cst.Call, kind: str) -> Optional[Tuple[Spawn, Loop]]:
+def repeated_spawn(
+    ctx: "FileContext", call: cst.Call, kind: str, strict: bool = False
+) -> Optional[Tuple[Spawn, Loop]]:
     """When the call being visited starts work that is not awaited where it stands, and
-    the loop that repeats it (see driving_loop) is of `kind` ("consume" or "items"):
-    the spawn and that loop."""
+    the loop that repeats it (see driving_loop; `strict`: see few_items) is of `kind`
+    ("consume" or "items"): the spawn and that loop."""
     label = terminal_name(call.func)
     if label is None or (label not in _SPAWN_LABELS and label not in ctx.alias_names):
         return None
     spawn = spawn_of(ctx, call)
     if spawn is None or awaited(ctx):
         return None
-    owner = driving_loop(ctx, enclosing_loops(ctx), call)
+    owner = driving_loop(ctx, enclosing_loops(ctx), call, strict)
     if owner is None or owner[0] != kind:
         return None
     return spawn, owner[1]

@@ -19,7 +19,7 @@ import enum
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -55,7 +55,7 @@ class Creation:
 
 _BUILTIN_NAMES = frozenset(s.callable for s in table.RESOURCES) | frozenset(
     s.callable for s in table.METHOD_RESOURCES.values()
-)
+) | frozenset(s.callable for specs in table.TYPED_METHOD_RESOURCES.values() for s in specs.values())
 
 
 class _FileState:
@@ -80,7 +80,8 @@ def _state(ctx: "FileContext") -> _FileState:
 
 def short_names(knowledge) -> frozenset:
     """What a call's last name must be for it to possibly create a resource."""
-    return knowledge.short_names("resources") | frozenset(table.METHOD_RESOURCES)
+    return knowledge.short_names("resources") | frozenset(table.METHOD_RESOURCES) | frozenset(
+        table.TYPED_METHOD_RESOURCES)
 
 
 # A name is only ever called (`open(`), imported under an alias (`open as`), or aliased
@@ -123,6 +124,7 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
     if label is None or (
         label not in knowledge.short_names("resources")
         and label not in table.METHOD_RESOURCES
+        and label not in table.TYPED_METHOD_RESOURCES
         and label not in ctx.alias_names
     ):
         return None  # cheap: the great majority of calls
@@ -135,10 +137,18 @@ def creation(ctx: "FileContext", call: cst.Call) -> Optional[Creation]:
     if specs and not _owns_nothing(ctx, name, call) and not _patched(ctx):
         spec = specs[0] if len(specs) == 1 else _merge(specs)
         label = name[len("builtins."):] if name.startswith("builtins.") else name
-        found = Creation(call, _awaited(ctx, call), spec, f"{label}()")
+        if name not in table.STARTED_BY or _started(ctx, call, table.STARTED_BY[name]):
+            found = Creation(call, _awaited(ctx, call), spec, f"{label}()")
     elif type(call.func) is cst.Attribute and call.func.attr.value in table.METHOD_RESOURCES:
         method = call.func.attr.value
         found = Creation(call, _awaited(ctx, call), table.METHOD_RESOURCES[method], f".{method}()")
+    elif type(call.func) is cst.Attribute and call.func.attr.value in table.TYPED_METHOD_RESOURCES and not specs:
+        from leaklint.analysis.subscribing import receiver_class  # it reads the subscription tables
+        method = call.func.attr.value
+        owner = receiver_class(call.func.value, ctx.scope)
+        spec = table.TYPED_METHOD_RESOURCES[method].get(owner or "")
+        if spec is not None and not _patched(ctx):
+            found = Creation(call, _awaited(ctx, call), spec, f"{owner}.{method}()")
     cache[call] = found
     return found
 
@@ -174,6 +184,29 @@ def _owns_nothing(ctx: "FileContext", name: str, call: cst.Call) -> bool:
         if arg is not None and ctx.qualified_name(arg.value) in preexec:
             return True  # `preexec_fn=os.setsid`: start_new_session=True, the old way
     return any(word in ctx.source for word in table.REAPED_BY.get(name, ()))
+
+
+def _started(ctx: "FileContext", call: cst.Call, method: str) -> bool:
+    """`X(...).start()`, or `name = X(...)` / `self.x = X(...)` with `name.start(` in the
+    file: a manager that holds a server process only once started."""
+    stack = ctx.stack
+    index = len(stack) - 2
+    parent = stack[index] if index >= 0 else None
+    if type(parent) is cst.Attribute and parent.value is call:
+        return parent.attr.value == method
+    if type(parent) is cst.Assign and len(parent.targets) == 1:
+        target = parent.targets[0].target
+    elif type(parent) is cst.AnnAssign:
+        target = parent.target
+    else:
+        return False
+    shown = dotted_name(target)
+    if shown is None:
+        return False
+    function = ctx.scope.function_scope
+    # a local is started in its function; `self.x` in any method
+    where = ctx.module.code_for_node(function.node) if function is not None and "." not in shown else ctx.source
+    return re.search(rf"(?<![\w.]){re.escape(shown)}\.{method}\(", where) is not None
 
 
 def _patched(ctx: "FileContext") -> bool:
@@ -267,6 +300,9 @@ class LocalResource:
     top_uses: Optional[List[cst.BaseStatement]] = None
     skipped_by: Optional[cst.CSTNode] = None  # HAPPY_PATH: what can skip the release
     skip_kind: str = ""  # "raise": it can raise; "iterate": iterating it can; "exit": return/raise
+    # the statements of the function's body before this binding, when the name was bound
+    # to something else there: their mentions are of that earlier value
+    earlier: FrozenSet[int] = frozenset()
 
     @property
     def is_async(self) -> bool:
@@ -315,20 +351,47 @@ def _local_resource(ctx: "FileContext", made: Creation) -> Optional[LocalResourc
     found = scope.find(name)
     if found is None or found[0] is not scope:
         return None  # global / nonlocal
+    block = ctx.stack[index - 2]
+    function: cst.FunctionDef = scope.node  # type: ignore[assignment]
+    earlier: Set[int] = set()
     for binding in found[1]:
         if binding.node is holder:
             continue
         if binding.kind == "except":
             continue  # `except E as name`: a new variable for the handler (see _follow)
         # `x = None` before a `try:` (and after a close) is the usual companion
-        if binding.kind not in ("assign", "annassign") or not _is_none(binding.value):
+        if binding.kind in ("assign", "annassign") and _is_none(binding.value):
+            continue
+        # `f = open(a)` ... `f = open(b)` in the function's own body: from here on the
+        # name is this one (the earlier one is judged by `reopened`)
+        before = _earlier_statement(function, line, binding.node)
+        if before is None:
             return None
-    block = ctx.stack[index - 2]
-    function: cst.FunctionDef = scope.node  # type: ignore[assignment]
+        earlier.add(before)
+    if earlier:
+        # every statement before this binding: a mention there is of the earlier value
+        position = next(i for i, s in enumerate(function.body.body) if s is line)  # type: ignore[union-attr]
+        earlier = {id(s) for s in function.body.body[:position]}  # type: ignore[union-attr]
     local = LocalResource(made, name, function, line, holder,
-                          block if type(block) is cst.IndentedBlock else None, Fate.NEVER)
+                          block if type(block) is cst.IndentedBlock else None, Fate.NEVER,
+                          earlier=frozenset(earlier))
     _follow(ctx, local)
     return local
+
+
+def _earlier_statement(function: cst.FunctionDef, line: cst.CSTNode, bound: cst.CSTNode) -> Optional[int]:
+    """id of the statement of the function's own body that holds the binding `bound`,
+    when both it and `line` (this creation's statement) are statements of that body and it
+    comes first; else None (a binding in a branch, a loop, or after this one)."""
+    body = function.body
+    if type(body) is not cst.IndentedBlock or not any(statement is line for statement in body.body):
+        return None  # this creation sits in a branch or a loop: too many ways to reach it
+    for statement in body.body:
+        if statement is line:
+            return None  # reached this creation first: the other binding comes after
+        if type(statement) is cst.SimpleStatementLine and any(small is bound for small in statement.body):
+            return id(statement)
+    return None
 
 
 def _is_none(value: Optional[cst.BaseExpression]) -> bool:
@@ -375,6 +438,8 @@ def _follow(ctx: "FileContext", local: LocalResource) -> None:
     seen_tops: Set[int] = set()
     block = local.block
     for path in _name_paths(local.function.body, local.name):
+        if local.earlier and id(path[1]) in local.earlier:
+            continue  # the name's earlier value
         node = path[-1]
         parent = path[-2]
         # a nested scope that binds the name has its own variable; one that does not
@@ -450,6 +515,62 @@ def _follow(ctx: "FileContext", local: LocalResource) -> None:
             local.fate = Fate.RELEASED
 
 
+def _getattr_called(path: List[cst.CSTNode]) -> bool:
+    """The mention is the object of `getattr(x, name)` and what it returns is called."""
+    if len(path) < 4:
+        return False
+    arg, call, outer = path[-2], path[-3], path[-4]
+    return (type(call) is cst.Call and type(call.func) is cst.Name and call.func.value == "getattr"
+            and bool(call.args) and call.args[0] is arg and arg.keyword is None
+            and type(outer) is cst.Call and outer.func is call)
+
+
+def reopened(ctx: "FileContext", made: Creation) -> Optional[Tuple[str, cst.CSTNode]]:
+    """`f = open(a)` ... `f = open(b)` in one block of a function, with nothing between
+    that releases, hands over or keeps `f`: the first is lost when the name is bound
+    again. The name and the statement that rebinds it; None for any other shape."""
+    scope = ctx.scope
+    if scope.kind != "function" or type(scope.node) is not cst.FunctionDef:
+        return None
+    holder, index = context_of(ctx, made)
+    if type(holder) is not cst.Assign or len(holder.targets) != 1 or type(holder.targets[0].target) is not cst.Name:
+        return None
+    name = holder.targets[0].target.value
+    line, block = ctx.stack[index - 1], ctx.stack[index - 2]
+    if type(line) is not cst.SimpleStatementLine or len(line.body) != 1 or type(block) is not cst.IndentedBlock:
+        return None
+    found = scope.find(name)
+    if found is None or found[0] is not scope:
+        return None
+    statements = list(block.body)
+    start = next((i for i, s in enumerate(statements) if s is line), -1)
+    if start < 0:
+        return None
+    releases = set(made.spec.release) | {"__exit__", "__aexit__"}
+    func_text = ctx.module.code_for_node(made.call.func)
+    for statement in statements[start + 1:]:
+        if type(statement) is cst.SimpleStatementLine and len(statement.body) == 1:
+            small = statement.body[0]
+            if (type(small) is cst.Assign and len(small.targets) == 1 and type(small.targets[0].target) is cst.Name
+                    and small.targets[0].target.value == name):
+                value = small.value
+                if type(value) is cst.Await:
+                    value = value.expression
+                if type(value) is cst.Call and not any(True for _ in _name_paths(value, name)) and (
+                        ctx.module.code_for_node(value.func) == func_text or creation(ctx, value) is not None):
+                    return name, statement
+                return None
+        if type(statement) not in (cst.SimpleStatementLine, cst.If, cst.For, cst.While):
+            if not any(True for _ in _name_paths(statement, name)):
+                continue  # a `with`, `try`, def... that never mentions the name cannot release it
+            return None  # a `try`, `with`, def...: too many ways to release or keep it
+        for path in _name_paths(statement, name):
+            if any(type(a) in _NESTED_SCOPES or type(a) in _COMPREHENSIONS for a in path[1:-1]):
+                return None
+            if type(path[-2]) is cst.AssignTarget or _classify(ctx, list(path), releases, made.spec) != "use":
+                return None
+    return None
+
 def _in_handler_binding(path: List[cst.CSTNode], name: str) -> bool:
     """The mention is `except E as name` itself or inside that handler: there `name` is
     the exception, a new binding, not the resource."""
@@ -488,6 +609,8 @@ def _classify(ctx: "FileContext", path: List[cst.CSTNode], releases: Set[str], s
         call = path[-3]
         if type(call) is cst.Call and parent.star == "" and is_borrower(call.func, ctx.scope):
             return "use"
+        if _getattr_called(path):
+            return "use"  # `getattr(session, method)(url)`: a method call on it, not a hand-over
         return "escape"  # a constructor, an exit stack, `closing()`, or a call that may keep it
     if kind is cst.WithItem:
         return "with" if parent.item is node and spec.with_releases else "use"

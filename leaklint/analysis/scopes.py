@@ -209,7 +209,105 @@ def _collect(scope: Scope) -> Dict[str, List[Binding]]:
     return table
 
 
+# Qualified names the knowledge tables hold (knowledge.Knowledge.build adds them): of a
+# name imported two ways, the spelling a table knows is the one the rules are given.
+KNOWN_NAMES: Set[str] = set()
+
+
+def alternatives(scope: Scope, name: str) -> Optional[Tuple[str, ...]]:
+    """For a name imported two ways in alternative arms of one `if`/`else` (a version
+    check) or `try`/`except ImportError`, the qualified names it may be, in source
+    order; None when it is bound any other way."""
+    memo = scope.memo.get("alternatives")
+    if memo is None:
+        memo = scope.memo["alternatives"] = _alternative_imports(scope)
+    return memo.get(name)  # type: ignore[union-attr]
+
+
+def _alternative_imports(scope: Scope) -> Dict[str, Tuple[str, ...]]:
+    bindings = scope.bindings()
+    wanted = {name for name, found in bindings.items()
+              if len({b.qualified for b in found if b.kind == "import"}) > 1}
+    if not wanted:
+        return {}
+    root = scope.node
+    start = root.body if isinstance(root, (cst.FunctionDef, cst.ClassDef)) else root
+    arms_of: Dict[int, Tuple[int, int]] = {}  # id(import statement) -> (id(compound), arm)
+    for node in walk(start, into_scopes=False):
+        kind = type(node)
+        if kind is cst.If:
+            arms = [node.body] + ([node.orelse] if node.orelse is not None else [])
+        elif kind is cst.Try:
+            if not all(_catches_import_error(h) for h in node.handlers):
+                continue
+            arms = [node.body, *node.handlers]
+        else:
+            continue
+        for number, arm in enumerate(arms):
+            for inner in walk(arm, into_scopes=False):
+                if type(inner) in (cst.Import, cst.ImportFrom) and id(inner) not in arms_of:
+                    arms_of[id(inner)] = (id(node), number)
+    out: Dict[str, Tuple[str, ...]] = {}
+    for name in wanted:
+        found = bindings[name]
+        places = []
+        for binding in found:
+            if binding.kind == "import":
+                place = arms_of.get(id(binding.node))
+                if place is None:
+                    break
+                places.append(place)
+            elif not _is_none_assignment(binding):
+                break
+        else:
+            if len({compound for compound, _ in places}) == 1 and len({arm for _, arm in places}) > 1:
+                ordered: List[str] = []
+                for binding in found:
+                    if binding.kind == "import" and binding.qualified not in ordered:
+                        ordered.append(binding.qualified or "")
+                out[name] = tuple(ordered)
+    return out
+
+
+def _catches_import_error(handler: cst.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    names = [element.value for element in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [
+        handler.type]
+    return any(dotted_name(n) in ("ImportError", "ModuleNotFoundError", "Exception", "BaseException")
+               for n in names)
+
+
 def qualified_name(expr: cst.CSTNode, scope: Scope, _depth: int = 0) -> Optional[str]:
+    """As `_qualified_name`; of a name imported two ways (see `alternatives`), the
+    spelling a knowledge table holds, else the first."""
+    found = _qualified_name(expr, scope, _depth)
+    if found is None or _depth or found in KNOWN_NAMES:
+        return found
+    root = expr
+    suffix: List[str] = []
+    while isinstance(root, cst.Attribute):
+        suffix.append(root.attr.value)
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return found
+    located = scope.find(root.value)
+    if located is None or len(located[1]) < 2:
+        return found
+    choices = alternatives(located[0], root.value)
+    if not choices:
+        return found
+    tail = "".join(f".{part}" for part in reversed(suffix))
+    if not KNOWN_NAMES:  # a worker process given a Knowledge it did not build
+        from leaklint.knowledge import register_builtin_names
+        register_builtin_names()
+    for choice in choices:
+        if choice + tail in KNOWN_NAMES:
+            return choice + tail
+    return found
+
+
+def _qualified_name(expr: cst.CSTNode, scope: Scope, _depth: int = 0) -> Optional[str]:
     """`asyncio.Semaphore` for `Semaphore` imported from asyncio, `S` bound by
     `from asyncio import Semaphore as S`, `aio.Semaphore` after `import asyncio as
     aio`, or `S` after `S = asyncio.Semaphore`; `builtins.open` for an unshadowed
@@ -232,7 +330,10 @@ def qualified_name(expr: cst.CSTNode, scope: Scope, _depth: int = 0) -> Optional
         # `try: import x / except ImportError: x = None` still means x
         if len(imports) == 1 and all(_is_none_assignment(b) for b in others):
             return imports.pop()
-        return None
+        # imported two ways (a version check, a fallback import): the first, unless the
+        # caller prefers another (`qualified_name`)
+        choices = alternatives(owner, name)
+        return choices[0] if choices else None
     if len(others) == 1 and others[0].kind in ("assign", "annassign"):
         value = others[0].value
         if isinstance(value, (cst.Name, cst.Attribute)):

@@ -4,11 +4,12 @@ where a spawn, a fan-out or a limit could be, and what the rule must see to judg
 from __future__ import annotations
 
 import ast
-from typing import FrozenSet, Iterator, List, Sequence
+import dataclasses
+from typing import FrozenSet, Iterator, List, Sequence, Set, Tuple
 
 from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
 from leaklint.knowledge import spawns as api
-from leaklint.sieve import COMPREHENSIONS, FUNCTIONS, AstFile, Need
+from leaklint.sieve import CLASS, COMPREHENSIONS, DEFS, FUNCTIONS, AstFile, Need, terminal
 
 SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
 _WITH = (ast.With, ast.AsyncWith)
@@ -134,3 +135,155 @@ def may_consume(index: AstFile, loop: ast.AST) -> bool:
     return any(g.is_async for g in loop.generators)  # type: ignore[attr-defined]
 
 
+
+
+# How far LL102/LL104 follow calls from a fan-out into this module's functions
+# (analysis/provenance: the work's I/O, the helpers an iterable came from), plus one.
+_REACH = 5
+
+
+def with_provenance(index: AstFile, call: ast.AST, need: Need) -> Need:
+    """`need` widened to what provenance reads (LL102/LL104): the definitions a few calls
+    deep from the fan-out and from what its iterable was bound to (the work's callees,
+    a helper that read the iterable from I/O), and in a method the methods that assign
+    the `self` attributes those read (`self._session` is what `__init__` assigns; the
+    `self.urls` iterated is what `load()` read from a response), and what those call."""
+    unit = _outermost_function(index, call)
+    seeds = set(need.names)
+    exprs: List[ast.AST] = [call]
+    if unit is not None:
+        names, values = _binding_names(index, unit, call)
+        seeds |= names
+        exprs.extend(values)
+    for loop in loops_around(index, call):
+        iterable = getattr(loop, "iter", None)
+        if iterable is not None:
+            exprs.append(iterable)
+    owner = index.method_class(call)
+    stores = index._self_stores(owner) if owner is not None else {}
+    table = _definitions(index)
+    widened = need
+    for _ in range(4):
+        names = reached_names(index, frozenset(seeds))
+        followed = [d for name in names if name in table for d in table[name]]
+        widened = index.need(call, *exprs, *followed, names=need.names | frozenset(n for n in names if n in table))
+        held: Set[str] = set()
+        for expr in (*exprs, *followed):
+            held |= index.summary(expr).held
+        extra: Set[str] = set()
+        for attr in held:  # what `self.x` was assigned may come from a helper's I/O
+            for _member, value in stores.get(attr, ()):
+                extra |= index.identifiers(value)
+        if extra <= seeds:
+            break
+        seeds |= extra
+    return dataclasses.replace(
+        need,
+        scope=CLASS if CLASS in (need.scope, widened.scope) else need.scope,
+        names=widened.names,
+        also=tuple(dict.fromkeys((*need.also, *widened.also))),
+    )
+
+
+def _binding_names(index: AstFile, unit: ast.AST, call: ast.AST) -> Tuple[Set[str], List[ast.AST]]:
+    """The names under `call` and the loops around it, and under what the function binds
+    to them, followed through the function's own bindings; and those bound values."""
+    names: Set[str] = set(index.identifiers(call))
+    for loop in loops_around(index, call):
+        iterable = getattr(loop, "iter", None)
+        if iterable is not None:
+            names |= index.identifiers(iterable)
+    bindings = index.memo.get(("ll1_bindings", unit))
+    if bindings is None:
+        bindings = []
+        for node in ast.walk(unit):
+            kind = type(node)
+            if kind is ast.Assign:
+                targets, value = node.targets, node.value  # type: ignore[attr-defined]
+            elif kind in (ast.AnnAssign, ast.AugAssign, ast.NamedExpr):
+                targets, value = [node.target], node.value  # type: ignore[attr-defined]
+            elif kind in (ast.For, ast.AsyncFor, ast.comprehension):
+                targets, value = [node.target], node.iter  # type: ignore[attr-defined]
+            elif kind is ast.withitem:
+                targets, value = [node.optional_vars], node.context_expr  # type: ignore[attr-defined]
+            else:
+                continue
+            if value is None:
+                continue
+            bound = {n.id for t in targets if t is not None for n in ast.walk(t) if type(n) is ast.Name}
+            if bound:
+                bindings.append((bound, index.identifiers(value), value))
+        index.memo[("ll1_bindings", unit)] = bindings
+    values: List[ast.AST] = []
+    taken: Set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for at, (bound, used, value) in enumerate(bindings):
+            if at not in taken and not bound.isdisjoint(names):
+                taken.add(at)
+                values.append(value)
+                names |= used
+                changed = True
+    return names, values
+
+
+def _definitions(index: AstFile):
+    table = index.memo.get("ll1_definitions")
+    if table is None:
+        table = {}
+        for node in index.of(ast.FunctionDef, ast.AsyncFunctionDef):
+            table.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
+        index.memo["ll1_definitions"] = table
+    return table
+
+
+def _outermost_function(index: AstFile, node: ast.AST):
+    found = None
+    for up in index.ancestors(node):
+        if isinstance(up, DEFS):
+            found = up
+        elif type(up) is ast.ClassDef:
+            break
+    return found
+
+
+def reached_names(index: AstFile, seeds: FrozenSet[str]) -> FrozenSet[str]:
+    """`seeds` and the names the definitions they name call, followed _REACH times."""
+    table = _definitions(index)
+    names = set(seeds)
+    frontier = [n for n in seeds if n in table]
+    for _ in range(_REACH):
+        fresh = set()
+        for name in frontier:
+            for definition in table[name]:
+                fresh |= _called_names(index, definition)
+        fresh -= names
+        if not fresh:
+            break
+        names |= fresh
+        frontier = [n for n in fresh if n in table]
+    return frozenset(names)
+
+
+def _called_names(index: AstFile, definition: ast.AST) -> FrozenSet[str]:
+    """What provenance may follow from inside `definition` (analysis/provenance._callee):
+    the functions it calls by name, the `self`/`cls` methods it calls, and what it hands
+    to `partial`."""
+    key = ("ll1_called", definition)
+    found = index.memo.get(key)
+    if found is None:
+        names: Set[str] = set()
+        for node in ast.walk(definition):
+            if type(node) is not ast.Call:
+                continue
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is ast.Name:
+                names.add(func.id)
+            elif type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id in ("self", "cls"):
+                names.add(func.attr)
+            if terminal(func) == "partial":
+                for arg in node.args:  # type: ignore[attr-defined]
+                    names |= index.identifiers(arg)
+        found = index.memo[key] = frozenset(names)
+    return found

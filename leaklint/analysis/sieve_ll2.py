@@ -53,6 +53,8 @@ def _unresolvable(index: "AstFile", call: ast.Call) -> bool:
     func = call.func
     if type(func) is not ast.Attribute or func.attr in table.METHOD_RESOURCES:
         return False
+    if func.attr in table.TYPED_METHOD_RESOURCES and _typed_receivers_imported(index):
+        return False  # `Path(p).open()`, `zf.open(name)`: the receiver's class decides
     root = func.value
     while type(root) is ast.Attribute:
         root = root.value  # type: ignore[attr-defined]
@@ -62,6 +64,16 @@ def _unresolvable(index: "AstFile", call: ast.Call) -> bool:
     if function is None or root.id not in _parameters(function):  # type: ignore[attr-defined]
         return False
     return in_body(index, call, function)  # not a default or a decorator: those run outside
+
+
+def _typed_receivers_imported(index: "AstFile") -> bool:
+    """Whether the file names a package whose classes `TYPED_METHOD_RESOURCES` knows:
+    `receiver_class` resolves a receiver only through such a name."""
+    found = index.memo.get("ll2.typed")
+    if found is None:
+        packages = {cls.split(".")[0] for specs in table.TYPED_METHOD_RESOURCES.values() for cls in specs}
+        found = index.memo["ll2.typed"] = any(package in index.text for package in packages)
+    return found
 
 
 def in_body(index: "AstFile", node: ast.AST, function: ast.AST) -> bool:
@@ -172,10 +184,31 @@ def escapes(index: "AstFile", function: ast.AST, name: str) -> bool:
             if _handed_over(index.parent(parent)):
                 return True
         elif kind is ast.Call:
-            if parent.func is not mention and _handed_over(parent):  # type: ignore[union-attr]
+            if parent.func is not mention and _handed_over(parent) and not _getattr_called(index, parent, mention):
                 return True
     return False
 
+
+def _getattr_called(index: "AstFile", call: ast.AST, mention: ast.AST) -> bool:
+    """`getattr(x, name)(...)`: a method call on `x` (resources._getattr_called)."""
+    outer = index.parent(call)
+    return (type(call.func) is ast.Name and call.func.id == "getattr"  # type: ignore[attr-defined]
+            and bool(call.args) and call.args[0] is mention  # type: ignore[attr-defined]
+            and type(outer) is ast.Call and outer.func is call)  # type: ignore[attr-defined]
+
+
+def rebound(index: "AstFile", function: ast.AST, name: str) -> bool:
+    """Whether `name` is assigned more than once in `function` (resources.reopened: the
+    first may be reported even when a later one escapes)."""
+    stores = 0
+    for mention in mentions(index).names.get(name, ()):
+        if type(mention.ctx) is ast.Store and type(index.parent(mention)) is ast.Assign:
+            up = index.parent(mention)
+            while up is not None and up is not function and not isinstance(up, _SCOPES):
+                up = index.parent(up)
+            if up is function:
+                stores += 1
+    return stores > 1
 
 def _in_handler_named(index: "AstFile", node: ast.AST, name: str, function: ast.AST) -> bool:
     for up in index.ancestors(node):

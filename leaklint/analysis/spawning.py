@@ -15,6 +15,7 @@ import libcst as cst
 from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.instances import instance_class
 from leaklint.analysis.loops import Loop, is_async_for, is_forever
+from leaklint.analysis.provenance import outside_size
 from leaklint.analysis.values import WORK_SIZE
 from leaklint.knowledge import last_component
 from leaklint.knowledge import spawns as api
@@ -131,6 +132,32 @@ def work_function(ctx: "FileContext", call: cst.Call) -> Optional[cst.BaseExpres
     return call.func
 
 
+_WRAPPER_NAMES = _last_names(api.AWAITABLE_WRAPPERS)
+
+
+def unwrap_awaitable(ctx: "FileContext", call: cst.Call) -> cst.Call:
+    """The call an `asyncio.wait_for(...)` / `shield(...)` wraps, else `call` itself."""
+    for _ in range(3):
+        if ctx.callee(call, _WRAPPER_NAMES) not in api.AWAITABLE_WRAPPERS:
+            break
+        first = argument(call, None, 0)
+        if first is None or type(first.value) is not cst.Call:
+            break
+        call = first.value
+    return call
+
+
+def executor_bounded(ctx: "FileContext", call: cst.Call) -> bool:
+    """Whether `call` hands its work to an executor's fixed set of workers:
+    `asyncio.to_thread(f, x)`, `loop.run_in_executor(None, f, x)`, `pool.submit(f, x)`."""
+    if ctx.callee(call, THREAD_RUNNER_NAMES) in api.THREAD_RUNNERS:
+        return True
+    func = call.func
+    if type(func) is cst.Attribute and func.attr.value in api.EXECUTOR_BOUNDED_METHODS:
+        return spawn_of(ctx, call) is not None
+    return False
+
+
 # --- loops -----------------------------------------------------------------------
 
 
@@ -220,6 +247,8 @@ def bounded_iterable(ctx: "FileContext", expr: cst.BaseExpression, _depth: int =
                     return False
                 if type(arg.value) is cst.Call and ctx.call_name(arg.value) == "builtins.len":
                     return False
+                if not isinstance(value, int) and outside_size(ctx, arg.value, params=False) is not None:
+                    return False  # `range(2, last_page + 1)`, `last_page` read from a response
             return True
         if name == "itertools.islice" and len(expr.args) >= 2:
             return _small_constant(ctx, expr.args[-1 if len(expr.args) == 2 else 2].value)
@@ -236,22 +265,30 @@ def _small_constant(ctx: "FileContext", expr: cst.BaseExpression) -> bool:
 
 
 def few_items(
-    ctx: "FileContext", iterable: cst.BaseExpression, target: Optional[cst.BaseExpression] = None, _depth: int = 0
+    ctx: "FileContext",
+    iterable: cst.BaseExpression,
+    target: Optional[cst.BaseExpression] = None,
+    _depth: int = 0,
+    strict: bool = False,
 ) -> bool:
     """Whether a loop over `iterable` (binding `target`) runs a number of times that does
     not grow with the input: a spelled-out collection, a fixed population, or what the
-    object already holds."""
-    if bounded_iterable(ctx, iterable) or fixed_population(iterable) or fixed_population(target):
+    object already holds. `strict` (LL104's reading): only what the code spells out."""
+    if bounded_iterable(ctx, iterable):
         return True
-    if held_state(ctx, iterable):
+    if strict:
+        pass
+    elif fixed_population(iterable) or fixed_population(target):
         return True
+    elif held_state(ctx, iterable) and outside_size(ctx, iterable, params=False) is None:
+        return True  # what the object holds, unless a method stored an I/O result there
     if type(iterable) is cst.Name and _depth < 4:
         # `coros = (anext(s) for s in streamers)`, then a loop over `coros`
         found = ctx.scope.find(iterable.value)
         values = [b.value for b in found[1]] if found is not None else []
         if values and all(type(v) in _COMPREHENSIONS for v in values):
             return all(
-                few_items(ctx, c.iter, c.target, _depth + 1) for v in values for c in comprehension_loops(v)
+                few_items(ctx, c.iter, c.target, _depth + 1, strict) for v in values for c in comprehension_loops(v)
             )
     return False
 

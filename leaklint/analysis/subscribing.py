@@ -190,7 +190,39 @@ def _match(func: cst.BaseExpression, scope: Scope, index: _Index) -> Optional[Tu
         spec = index.any_receiver.get(path)
         if spec is not None:
             return spec, receiver
+    if func.attr.value == "subscribe" and _polled_kafka_consumer(func.value, scope):
+        specs = index.table.get(_POLLED_CONSUMER)
+        if specs:
+            return specs[0], func.value
     return None
+
+
+_POLLED_CONSUMER = "confluent_kafka.Consumer.subscribe"
+_KAFKA_PACKAGES = ("confluent_kafka", "kafka", "aiokafka")
+_POLLS = frozenset({"poll", "consume", "getmany", "getone"})
+
+
+def _polled_kafka_consumer(receiver: cst.BaseExpression, scope: Scope) -> bool:
+    """A receiver of unknown class (a parameter) that the same function also polls
+    (`consumer.poll(1.0)`), in a module that imports a Kafka client: a Kafka consumer."""
+    if type(receiver) is not cst.Name:
+        return False
+    function = scope.function_scope
+    if function is None or not isinstance(function.node, cst.FunctionDef):
+        return False
+    module = scope.module_scope
+    imported = module.memo.get("kafka_imported")
+    if imported is None:
+        imported = module.memo["kafka_imported"] = any(
+            b.kind == "import" and (b.qualified or "").split(".")[0] in _KAFKA_PACKAGES
+            for found in module.bindings().values() for b in found)
+    if not imported:
+        return False
+    for node in walk(function.node.body):
+        if (type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value in _POLLS
+                and type(node.func.value) is cst.Name and node.func.value.value == receiver.value):
+            return True
+    return False
 
 
 # --- what an object is ---------------------------------------------------------------

@@ -43,6 +43,43 @@ def _unbounded_values(raw: Iterable[Any]) -> Tuple[Any, ...]:
     return tuple(out)
 
 
+def _dotted(value: Any, out: set, depth: int = 0) -> None:
+    """Every dotted name in a table (strings, tuples, sets, dict keys and values, specs'
+    `callable`)."""
+    if depth > 4:
+        return
+    if isinstance(value, str):
+        if "." in value and " " not in value and not value.startswith("."):
+            out.add(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _dotted(key, out, depth + 1)
+            _dotted(item, out, depth + 1)
+    elif isinstance(value, (tuple, list, set, frozenset)):
+        for item in value:
+            _dotted(item, out, depth + 1)
+    elif hasattr(value, "callable"):
+        _dotted(value.callable, out, depth + 1)
+
+
+def register_builtin_names() -> None:
+    _register_known(())
+
+
+def _register_known(extra: Iterable[Any]) -> None:
+    """Tell the resolver which spellings the tables hold (scopes.KNOWN_NAMES)."""
+    from leaklint.analysis import scopes
+    from leaklint.knowledge import spawns as _spawns
+
+    names: set = set()
+    for module in (_buffers, _limits, _resources, _subscriptions, _tasks, _spawns):
+        for attr, value in vars(module).items():
+            if attr.isupper() or attr.lstrip("_").isupper():
+                _dotted(value, names)
+    _dotted(list(extra), names)
+    scopes.KNOWN_NAMES.update(names)
+
+
 @dataclass
 class Knowledge:
     """All tables, built-in plus user-declared."""
@@ -115,6 +152,7 @@ class Knowledge:
             )
             for name, entry in (user_buffers or {}).items()
         ]
+        _register_known((limits, resources, subscriptions, buffers))
         return cls(
             limits=_index(limits),
             resources=_index(resources),

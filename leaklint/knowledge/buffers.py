@@ -113,6 +113,10 @@ FLOW_CONTROL_CALLS = frozenset({"pause_reading"})
 HANDLER_DECORATORS = frozenset({
     "route", "get", "post", "put", "patch", "delete", "websocket", "websocket_route",
     "subscriber", "api_route",
+    # event and message handlers: python-socketio `@sio.on("chat")` / `@sio.event`, pyee
+    # `@emitter.on`, aiogram `@router.message()`, pyTelegramBotAPI `@bot.message_handler`,
+    # Celery `@app.task` (once per task message)
+    "on", "event", "message", "message_handler", "task", "shared_task",
 })
 # ... and callback methods a framework calls per chunk, message or record.
 HANDLER_METHODS = frozenset({

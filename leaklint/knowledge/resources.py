@@ -45,6 +45,23 @@ RESOURCES: Tuple[ResourceSpec, ...] = (
     ResourceSpec("tarfile.open", _FILE),
     ResourceSpec("tarfile.TarFile", _FILE),
     ResourceSpec("tarfile.TarFile.open", _FILE),
+    # more stdlib openers (checked in CPython 3.11's Lib/: each returns an object whose
+    # close() closes the file it opened; `with` calls close())
+    ResourceSpec("io.open_code", _FILE),  # io.open(path, "rb")
+    ResourceSpec("bz2.BZ2File", _FILE),
+    ResourceSpec("lzma.LZMAFile", _FILE),
+    ResourceSpec("tokenize.open", _FILE),  # a TextIOWrapper over builtins.open(filename, "rb")
+    ResourceSpec("wave.open", _FILE),  # Wave_read / Wave_write: close() closes a file it opened
+    ResourceSpec("shelve.open", _FILE),  # DbfilenameShelf over dbm.open
+    ResourceSpec("dbm.open", _FILE),
+    ResourceSpec("dbm.dumb.open", _FILE),
+    # the C-backed dbm modules (not built on every Python; per the documentation)
+    ResourceSpec("dbm.gnu.open", _FILE),
+    ResourceSpec("dbm.ndbm.open", _FILE),
+    ResourceSpec("tarfile.TarFile.taropen", _FILE),  # a classmethod: cls(name, mode, fileobj)
+    ResourceSpec("fileinput.input", _FILE),  # a FileInput (also kept in the module's _state)
+    ResourceSpec("fileinput.FileInput", _FILE),
+    ResourceSpec("zipfile.PyZipFile", _FILE),
     # --- sockets, processes, loops, pools ---------------------------------------------
     ResourceSpec("socket.socket", ("close", "detach")),
     ResourceSpec("socket.create_connection", ("close", "detach")),
@@ -55,6 +72,7 @@ RESOURCES: Tuple[ResourceSpec, ...] = (
     # an event loop has no context manager
     ResourceSpec("asyncio.new_event_loop", _FILE),
     ResourceSpec("asyncio.events.new_event_loop", _FILE),
+    ResourceSpec("uvloop.new_event_loop", _FILE),  # a uvloop.Loop: close() as asyncio's
     # Executor.__exit__ is shutdown(wait=True)
     ResourceSpec("concurrent.futures.ThreadPoolExecutor", ("shutdown",)),
     ResourceSpec("concurrent.futures.thread.ThreadPoolExecutor", ("shutdown",)),
@@ -65,6 +83,13 @@ RESOURCES: Tuple[ResourceSpec, ...] = (
     ResourceSpec("multiprocessing.pool.Pool", ("close", "terminate")),
     ResourceSpec("multiprocessing.pool.ThreadPool", ("close", "terminate")),
     ResourceSpec("multiprocessing.dummy.Pool", ("close", "terminate")),
+    # multiprocessing.Manager() returns a started SyncManager (context.py): a server
+    # process until shutdown() (`with` shuts it down too). A BaseManager/SyncManager
+    # made directly holds one only once started: see STARTED_BY.
+    ResourceSpec("multiprocessing.Manager", ("shutdown",)),
+    ResourceSpec("multiprocessing.managers.BaseManager", ("shutdown",)),
+    ResourceSpec("multiprocessing.managers.SyncManager", ("shutdown",)),
+    ResourceSpec("multiprocessing.managers.SharedMemoryManager", ("shutdown",)),
     # --- databases ---------------------------------------------------------------------
     # sqlite3 / psycopg2: `with conn:` commits or rolls back and leaves it open
     ResourceSpec("sqlite3.connect", _FILE, with_releases=False),
@@ -126,6 +151,35 @@ RESOURCES: Tuple[ResourceSpec, ...] = (
     ResourceSpec("faststream.nats.NatsBroker", ("stop", "close"), awaited=True),
 )
 
+# Resources that hold something only once a method has been called on them: a manager
+# made directly (`m = SyncManager(); m.start()`) starts its server process in start();
+# one that only connect()s to a remote server has nothing to shut down.
+STARTED_BY: Dict[str, str] = {
+    "multiprocessing.managers.BaseManager": "start",
+    "multiprocessing.managers.SyncManager": "start",
+    "multiprocessing.managers.SharedMemoryManager": "start",
+}
+
+# Methods that open a resource, by the class of their receiver (found through what the
+# receiver is bound to, `with ... as`, or a parameter's annotation):
+# `pathlib.Path(p).open()` is io.open(self, ...) (pathlib.py); `ZipFile.open(name)`
+# returns a ZipExtFile (reading) or a _ZipWriteFile (writing), both closed by close().
+TYPED_METHOD_RESOURCES: Dict[str, Dict[str, ResourceSpec]] = {
+    "open": {
+        **{cls: ResourceSpec(f"{cls}.open", _FILE) for cls in (
+            "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath")},
+        "zipfile.ZipFile": ResourceSpec("zipfile.ZipFile.open", _FILE),
+        "zipfile.PyZipFile": ResourceSpec("zipfile.ZipFile.open", _FILE),
+    },
+}
+
+# Bare statements that open a file and drop it at once (`open(p)` as a statement):
+# reported by LL204 (pylint's consider-using-with does too).
+FILE_OPENERS: FrozenSet[str] = frozenset({
+    "builtins.open", "io.open", "io.open_code", "codecs.open", "gzip.open", "bz2.open", "lzma.open",
+    "tokenize.open", "os.fdopen",
+})
+
 # Resources created by a method whose receiver cannot be resolved: `client.pubsub()`.
 # redis PubSub holds a pool connection until close()/reset() (aclose() for asyncio).
 METHOD_RESOURCES: Dict[str, ResourceSpec] = {
@@ -151,7 +205,11 @@ WITH_EXIT: Dict[str, FrozenSet[str]] = _by_callable(
           "aiohttp.TCPConnector", "aiohttp.connector.TCPConnector", "aio_pika.connect",
           "aio_pika.connect_robust", "aio_pika.connection.connect",
           "aio_pika.robust_connection.connect_robust", "websockets.connect",
-          "websockets.asyncio.client.connect"), ("close",)),
+          "websockets.asyncio.client.connect", "io.open_code", "bz2.BZ2File", "lzma.LZMAFile",
+          "tokenize.open", "wave.open", "shelve.open", "dbm.dumb.open", "fileinput.input",
+          "fileinput.FileInput", "zipfile.PyZipFile", "pathlib.Path.open", "pathlib.PosixPath.open",
+          "pathlib.WindowsPath.open", "zipfile.ZipFile.open"), ("close",)),
+        (("multiprocessing.Manager",), ("shutdown",)),
         (("kafka.KafkaProducer",), ("close",)),
         (("httpx.AsyncClient",), ("aclose",)),
         (("subprocess.Popen",), ("wait",)),
@@ -214,13 +272,15 @@ FILEOBJ_PARAMETER: Dict[str, Tuple[str, int]] = {
     "tarfile.open": ("fileobj", 2),
     "tarfile.TarFile": ("fileobj", 2),
     "tarfile.TarFile.open": ("fileobj", 2),
+    "tarfile.TarFile.taropen": ("fileobj", 2),
 }
 
 # Creators that accept a file object as their first argument: over an in-memory buffer,
 # or over a file someone else opened (and closes), they hold no OS resource.
 IN_MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
 FIRST_ARGUMENT_MAY_BE_BUFFER = frozenset(
-    {"zipfile.ZipFile", "gzip.open", "bz2.open", "lzma.open", "gzip.GzipFile"}
+    {"zipfile.ZipFile", "gzip.open", "bz2.open", "lzma.open", "gzip.GzipFile", "bz2.BZ2File",
+     "lzma.LZMAFile", "wave.open", "zipfile.PyZipFile"}
 )
 
 # A child started in its own session or process group is meant to outlive its parent

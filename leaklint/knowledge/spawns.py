@@ -41,7 +41,16 @@ SPAWN_METHODS = {
 # position of the function, when the work is passed as `f, *args`.
 WORK_FUNCTION_POSITION = {"start_soon": 0, "run_in_executor": 1, "submit": 0}
 
-# Functions that take `f, *args` and return an awaitable running f in a worker thread.
+# Spawn methods whose work runs on an executor's fixed set of workers: one per item in a
+# loop is not a fan-out (LL102), the pool is the bound (its size is LL101's question).
+EXECUTOR_BOUNDED_METHODS = ("submit", "run_in_executor")
+
+# Functions that wrap one awaitable (their first argument) in another, adding a timeout
+# or a shield: the work is what they wrap (`gather(*(wait_for(fetch(u), 5) for u in urls))`).
+AWAITABLE_WRAPPERS = ("asyncio.wait_for", "asyncio.tasks.wait_for", "asyncio.shield", "asyncio.tasks.shield")
+
+# Functions that take `f, *args` and return an awaitable running f in a worker thread
+# (the default executor's workers bound them, as above).
 THREAD_RUNNERS = {
     "asyncio.to_thread": 0,
     "asyncio.threads.to_thread": 0,

@@ -172,6 +172,16 @@ METHOD_PRODUCTS = {
 # is not a new receiver (`logging.getLogger("app")` is one logger).
 SHARED_FACTORIES = frozenset({"logging.getLogger", "blinker.signal", "signal"})
 
+# HTTP and redis clients that hold a pool of connections (LL304 creations).
+POOLED_CLIENTS = (
+    "aiohttp.ClientSession", "aiohttp.client.ClientSession",
+    "httpx.Client", "httpx.AsyncClient",
+    "requests.Session", "requests.sessions.Session",
+    "redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.from_url", "redis.Redis.from_url",
+    "redis.asyncio.Redis", "redis.asyncio.StrictRedis", "redis.asyncio.client.Redis", "redis.asyncio.from_url",
+    "redis.asyncio.Redis.from_url",
+)
+
 # Brokers and clients whose subscriptions live as long as they do (LL304: created again
 # when a notebook cell is re-run, the old one keeps its subscribers and connection).
 # Qualified callable -> methods that release it.
@@ -187,6 +197,11 @@ HOLDERS = {
     "redis.client.PubSub": _PUBSUB_UNDO,
     "aio_pika.connect": ("close",),
     "aio_pika.connect_robust": ("close",),
+    # clients with a connection pool (SPEC LL304: "a broker/client creation"): the old one
+    # keeps its connections open until collected (aiohttp warns "Unclosed client session")
+    **{cls: ("close",) for cls in POOLED_CLIENTS if not cls.startswith(("httpx.AsyncClient", "redis.asyncio"))},
+    "httpx.AsyncClient": ("aclose",),
+    **{cls: ("aclose", "close") for cls in POOLED_CLIENTS if cls.startswith("redis.asyncio")},
 }
 
 # Message and request handlers (LL303): a function decorated by one of these runs once

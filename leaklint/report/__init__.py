@@ -22,11 +22,19 @@ class ReportOptions:
     # many findings --fix fixed
     unsafe_fixes: bool = False
     fixed: int = 0
+    # for the full text format: a diagnostic's fix as diff lines ("- 4 | old", "+ 4 | new"),
+    # from the fix engine; None when not computed
+    fix_diff: Optional[Callable[[Diagnostic], Optional[List[str]]]] = None
 
 
 FORMATS: Dict[str, Reporter] = {
-    "text": text.write,
+    "full": text.write,
+    "concise": text.write_concise,
+    "text": text.write,  # the name before --output-format: the full format
     "json": json_format.write,
     "sarif": sarif.write,
     "github": github.write,
 }
+
+# the formats that write text for a person (colour, statistics beside them)
+TEXT_FORMATS = frozenset({"full", "concise", "text"})

@@ -31,7 +31,10 @@ an attribute or in a container, handed to a call that may keep it (a constructor
 `with`/`async with`, or captured by a nested function. Passing it to a function known
 to only borrow it (`json.load(f)`, `print(..., file=f)`, `len`) is a use. Names bound
 at module level are long-lived on purpose and not reported; neither are names bound
-more than once. `sqlite3` and `psycopg2` connections count as released by `close()`
+more than once, except the plain reopen: `f = open(a)` ... `f = open(b)` in one block
+with nothing between that releases or hands over the first (it is reported; the
+second is not followed). `getattr(session, method)(url)` is a method call on the
+resource, not a hand-over. `sqlite3` and `psycopg2` connections count as released by `close()`
 only: their `with` block commits and leaves the connection open.
 
 A process is handed over by its pid, too: a `subprocess.Popen` whose `.pid` leaves the
@@ -82,7 +85,19 @@ to add your own)."""
 
     def created(self, node: cst.Call, made: flow.Creation) -> None:
         local = flow.local_resource(self.ctx, made)
-        if local is None or local.fate is not flow.Fate.NEVER:
+        if local is None:
+            again = flow.reopened(self.ctx, made)
+            if again is not None:
+                name, _ = again
+                self.report(
+                    node,
+                    f"{made.label} bound to `{name}` is never released: `{name}` is bound to another one "
+                    "later in the block before this one is closed, so it stays open "
+                    f"until garbage collection, if ever — release it first, or use `with`",
+                    Fix(Applicability.SUGGESTED, self.fix_description),
+                )
+            return
+        if local.fate is not flow.Fate.NEVER:
             return
         self.report(
             node,

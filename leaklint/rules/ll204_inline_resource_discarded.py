@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Optional, Tuple
+from typing import AbstractSet, Optional, Tuple
 
 import libcst as cst
 
@@ -18,6 +18,9 @@ from leaklint.sieve import UNIT, Need, terminal
 _VARIABLE = {"zipfile.ZipFile": "zf", "tarfile.open": "tf", "tarfile.TarFile.open": "tf",
              "urllib.request.urlopen": "response"}
 _VALUE_HOLDERS = (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Return, cst.Expr)
+
+
+_OPENER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in table.FILE_OPENERS)
 
 
 class InlineResourceDiscarded(ResourceRule):
@@ -35,6 +38,9 @@ cycle even the file stays open. One per call adds up.
 Reported when a resource call is the receiver of a method or attribute other than its
 own release (`Popen(cmd).wait()` and `open(p).close()` are fine), or is passed
 directly to a function known to only borrow it (`json.load`, `pickle.load`, `print`).
+A file opener called as a statement on its own (`open(path, "a")`, a "touch") opens a
+file and drops it at once: reported too (as pylint's consider-using-with does); other
+resources as statements (`subprocess.Popen(cmd)` started to run on its own) are not.
 
 The fix is safe for one-liners whose method returns plain data (`read()`,
 `readlines()`, `write()`, `namelist()`, `extractall()`...): the statement is wrapped in
@@ -68,6 +74,10 @@ open, and one long-lived instance is usually what is wanted."""
                 if holder.value is expr and not member.startswith("__") and member not in table.METHOD_RESOURCES:
                     yield Need(call, UNIT)
                 continue
+            if type(holder) is ast.Expr:
+                if terminal(call.func) in _OPENER_NAMES or terminal(call.func) in index.aliases:
+                    yield Need(call, UNIT)  # `open(p)` as a statement
+                continue
             if type(holder) is ast.keyword:
                 if holder.arg is None:
                     continue  # `f(**open(p))`
@@ -98,6 +108,15 @@ open, and one long-lived instance is usually what is wanted."""
                 return
             how = f"`{self.ctx.module.code_for_node(user.func)}()`"  # type: ignore[union-attr]
             value, method = user, "" if user.args[0] is holder else None  # type: ignore[union-attr]
+        elif type(holder) is cst.Expr and made.expr is made.call and made.spec.callable in table.FILE_OPENERS:
+            self.report(
+                node,
+                f"{made.label} as a statement opens a file and drops it at once: nothing closes it "
+                f"({made.release_text()}), so it stays open until garbage collection — use "
+                "`with` (or `pathlib.Path.touch()` to create a file)",
+                Fix(Applicability.SUGGESTED, "Open it in a `with` block around the code that uses it"),
+            )
+            return
         else:
             return
         self.report(
@@ -151,12 +170,25 @@ open, and one long-lived instance is usually what is wanted."""
 
     def _free_name(self, base: str) -> Optional[str]:
         """A name that nothing in the enclosing function (or module) uses."""
-        scope = self.ctx.scope.function_scope
-        text = self.ctx.source if scope is None else self.ctx.module.code_for_node(scope.node)
+        words = _words(self.ctx.scope.function_scope or self.ctx.scopes[self.ctx.module], self.ctx)
         for candidate in (base, base + "_", base + "1", base + "2"):
-            if re.search(rf"\b{candidate}\b", text) is None and self.ctx.scope.find(candidate) is None:
+            if candidate not in words and self.ctx.scope.find(candidate) is None:
                 return candidate
         return None
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _words(scope, ctx) -> AbstractSet[str]:
+    """Every word in the scope's code (the function's, or the whole file at module
+    level), read once per scope: a function with many findings regenerated its code
+    for each one, which was quadratic (1 000 findings: 40 s)."""
+    words = scope.memo.get("ll204.words")
+    if words is None:
+        text = ctx.source if scope.kind == "module" else ctx.module.code_for_node(scope.node)
+        words = scope.memo["ll204.words"] = frozenset(_WORD.findall(text))
+    return words  # type: ignore[return-value]
 
 
 def _plain_callee(func: cst.BaseExpression) -> bool:

@@ -39,6 +39,15 @@ tasks. A bound method under another name (`spawn = loop.create_task`) is followe
 so is a lambda that starts a task handed to a callback API that drops its result
 (`loop.call_soon(lambda: asyncio.create_task(job()))`).
 
+Discarded in other ways too (ruff's RUF006 and flake8-async's ASYNC300 read them
+alike): bound to a local name the function never reads again (`task =
+create_task(...)`, annotated or in an `if`/`else`; a module-level name is not reported,
+importers may read it), put in a list, tuple or set display that is itself a statement,
+used only as the test of an `if`/`while`, or made inline in the collection handed to
+`asyncio.wait(..., return_when=FIRST_COMPLETED)` (or `FIRST_EXCEPTION`) whose pending
+set is dropped (the result discarded, or `done, _ = ...` with the second name never
+read): the tasks still running when it returns are kept and cancelled by no one.
+
 When the spawned coroutine is a function of the module whose whole body is one `try`
 with an `except Exception`/`BaseException` (or bare `except`) handler that logs, the
 task is still reported (the weak reference stands: it can vanish mid-flight), but the
@@ -77,7 +86,18 @@ message says its errors are logged rather than lost."""
                 outer = index.parent(parent)
                 if type(outer) is ast.Call and outer.func is parent:
                     parent = index.parent(outer)
-            if type(parent) is ast.Expr or (type(parent) is ast.Lambda and parent.body is call):
+            kind = type(parent)
+            if kind in (ast.List, ast.Tuple, ast.Set):
+                # `[create_task(...)]` as a statement; `asyncio.wait({create_task(...), ...})`
+                outer = index.parent(parent)
+                keep = type(outer) is ast.Expr or (type(outer) is ast.Call and terminal(outer.func) == "wait")
+            elif kind is ast.UnaryOp:
+                keep = type(index.parent(parent)) in (ast.If, ast.While)
+            elif kind in (ast.Assign, ast.AnnAssign):
+                keep = _maybe_unread(index, parent, call)
+            else:
+                keep = kind in (ast.Expr, ast.If, ast.While) or (kind is ast.Lambda and parent.body is call)
+            if keep:
                 func = call.func
                 plain = type(func) is ast.Attribute and func.attr in factories and type(func.value) is ast.Name
                 # `asyncio.create_task(...)` needs its imports; `self._loop.create_task(...)` its class
@@ -86,7 +106,7 @@ message says its errors are logged rather than lost."""
                 named = terminal(work.func) if type(work) is ast.Call else None
                 yield index.need(call, func.value if plain else func, names=frozenset({named} if named else ()))
 
-    def visit_Expr(self, node: cst.Expr) -> None:
+    def _visit_expr(self, node: cst.Expr) -> None:
         call = node.value
         # `create_task(...).add_done_callback(cb)` still drops the task itself
         if (
@@ -101,15 +121,10 @@ message says its errors are logged rather than lost."""
         what = self._spawner(call)
         if what is None:
             return
-        logged = _logs_own_errors(self.ctx, call)
-        fate = (
-            f"(`{logged}` catches and logs its own errors, so none is lost, but the work may "
-            "silently never finish)" if logged else "and its exception is lost"
-        )
         self.report(
             call,
             f"task from {what} is not kept: the event loop holds tasks only weakly, so it can be "
-            f"garbage-collected before it finishes {fate} — keep a reference "
+            f"garbage-collected before it finishes{_fate(self.ctx, call)} — keep a reference "
             "(e.g. in a set, with add_done_callback(set.discard))",
             self._fix(node, call),
         )
@@ -208,6 +223,130 @@ message says its errors are logged rather than lost."""
         # made by a loop factory, or by convention (`loop`, `self._loop`, `event_loop`)
         return receiver_kind(self.ctx, expr) == "loop"
 
+    # --- a task bound to a name never read, shown as a list, used as a condition ----------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and type(node.targets[0].target) is cst.Name:
+            self._unread(node.targets[0].target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if type(node.target) is cst.Name and node.value is not None:
+            self._unread(node.target, node.value)
+
+    def _unread(self, target: cst.Name, value: cst.BaseExpression) -> None:
+        """`task = asyncio.create_task(...)` in a function that never reads `task`
+        again: as good as discarded (ruff's RUF006 reads it the same way)."""
+        if type(value) is not cst.Call:
+            return
+        function = self._function()
+        if function is None:
+            return  # a module-level name may be read by importers
+        what = self._spawner(value)
+        if what is None or _reads(function, target.value, target):
+            return
+        self.report(
+            value,
+            f"task from {what} is bound to `{target.value}`, which is never read: the event loop holds tasks "
+            f"only weakly, so it can be garbage-collected before it finishes{_fate(self.ctx, value)} — "
+            "keep a reference (e.g. in a set, with add_done_callback(set.discard))",
+            Fix(Applicability.SUGGESTED, self.fix_description),
+        )
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self._visit_expr(node)
+        value = node.value
+        if type(value) in (cst.List, cst.Tuple, cst.Set):
+            for element in value.elements:
+                call = element.value
+                if type(call) is cst.Call:
+                    what = self._spawner(call)
+                    if what is not None:
+                        self.report(
+                            call,
+                            f"task from {what} is put in a {type(value).__name__.lower()} that is thrown away: "
+                            "the event loop holds tasks only weakly, so it can be garbage-collected before it "
+                            f"finishes{_fate(self.ctx, call)} — keep a reference",
+                            Fix(Applicability.SUGGESTED, self.fix_description),
+                        )
+
+    def visit_If(self, node: cst.If) -> None:
+        self._condition(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._condition(node.test)
+
+    def _condition(self, test: cst.BaseExpression) -> None:
+        if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+            test = test.expression
+        if type(test) is not cst.Call:
+            return
+        what = self._spawner(test)
+        if what is not None:
+            self.report(
+                test,
+                f"task from {what} is only tested for truth and then dropped: the event loop holds tasks only "
+                f"weakly, so it can be garbage-collected before it finishes{_fate(self.ctx, test)} — keep a "
+                "reference",
+                Fix(Applicability.SUGGESTED, self.fix_description),
+            )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """`done, _ = await asyncio.wait({create_task(a()), create_task(b())},
+        return_when=FIRST_COMPLETED)`: the tasks still pending when it returns are in
+        no variable anyone reads; nothing keeps or cancels them."""
+        if terminal_name(node.func) != "wait" or not node.args or node.args[0].keyword is not None:
+            return
+        if self.ctx.qualified_name(node.func) not in ("asyncio.wait", "asyncio.tasks.wait"):
+            return
+        when = next((a for a in node.args if a.keyword is not None and a.keyword.value == "return_when"), None)
+        if when is None or terminal_name(when.value) not in ("FIRST_COMPLETED", "FIRST_EXCEPTION"):
+            return
+        display = node.args[0].value
+        if type(display) not in (cst.List, cst.Tuple, cst.Set) or not self._pending_dropped(node):
+            return
+        for element in display.elements:
+            call = element.value
+            if type(call) is cst.Call:
+                what = self._spawner(call)
+                if what is not None:
+                    self.report(
+                        call,
+                        f"task from {what} is made inline for `asyncio.wait(..., return_when="
+                        f"{terminal_name(when.value)})`, and the tasks still pending when it returns are kept by "
+                        "no one: never awaited or cancelled, they may be collected mid-flight and their "
+                        "exceptions are lost — bind them and cancel (or await) the pending ones",
+                        Fix(Applicability.SUGGESTED, self.fix_description),
+                    )
+
+    def _pending_dropped(self, call: cst.Call) -> bool:
+        stack = self.ctx.stack
+        index = len(stack) - 2
+        if index >= 0 and type(stack[index]) is cst.Await:
+            index -= 1
+        if index < 0:
+            return False
+        parent = stack[index]
+        if type(parent) is cst.Expr:
+            return True
+        if type(parent) is not cst.Assign or len(parent.targets) != 1:
+            return False
+        target = parent.targets[0].target
+        if type(target) not in (cst.Tuple, cst.List) or len(target.elements) != 2:
+            return False
+        pending = target.elements[1].value
+        if type(pending) is not cst.Name:
+            return False
+        function = self._function()
+        return function is not None and not _reads(function, pending.value, pending)
+
+    def _function(self) -> Optional[cst.FunctionDef]:
+        for node in reversed(self.ctx.stack):
+            if type(node) is cst.FunctionDef:
+                return node
+            if type(node) in (cst.ClassDef, cst.Lambda):
+                return None
+        return None
+
     def visit_Lambda(self, node: cst.Lambda) -> None:
         # `loop.call_soon(lambda: asyncio.create_task(work()))`: the loop calls the
         # lambda and drops what it returns, the task with it
@@ -224,11 +363,7 @@ message says its errors are logged rather than lost."""
         what = self._spawner(body)
         if what is None:
             return
-        logged = _logs_own_errors(self.ctx, body)
-        fate = (
-            f" (`{logged}` catches and logs its own errors, so none is lost, but the work may "
-            "silently never finish)" if logged else " and its exception is lost"
-        )
+        fate = _fate(self.ctx, body)
         self.report(
             body,
             f"task from {what} is not kept: `{terminal_name(owner.func)}` drops what the lambda returns, "
@@ -260,6 +395,46 @@ def _names_in(node: cst.CSTNode) -> FrozenSet[str]:
     return frozenset(names)
 
 
+def _maybe_unread(index, statement: ast.AST, call: ast.AST) -> bool:
+    """CPython's-tree over-approximation of `_unread`: `name = <spawn>` in a def whose
+    body mentions `name` nowhere else, or a `(done, pending) = asyncio.wait(...)`."""
+    if statement.value is not call:  # type: ignore[attr-defined]
+        return False
+    targets = statement.targets if type(statement) is ast.Assign else [statement.target]  # type: ignore[attr-defined]
+    if len(targets) != 1 or type(targets[0]) is not ast.Name:
+        return False
+    function = index.function(call)
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    name = targets[0].id  # type: ignore[attr-defined]
+    for node in ast.walk(function):
+        if type(node) is ast.Name and node.id == name and node is not targets[0]:  # type: ignore[attr-defined]
+            if type(node.ctx) is not ast.Store or type(index.parent(node)) not in (ast.Assign, ast.AnnAssign):
+                return False
+        elif type(node) is ast.arg and node.arg == name:  # type: ignore[attr-defined]
+            return False
+        elif type(node) in (ast.Global, ast.Nonlocal) and name in node.names:  # type: ignore[attr-defined]
+            return False
+    return True
+
+
+def _reads(function: cst.FunctionDef, name: str, target: cst.Name) -> bool:
+    """Whether `name` appears in `function` other than as the plain target of an
+    assignment (any other mention counts: a read, a `global`, a parameter)."""
+    targets = set()
+    for node in walk(function):
+        kind = type(node)
+        if kind is cst.Assign:
+            targets.update(id(t.target) for t in node.targets if type(t.target) is cst.Name)
+        elif kind is cst.AnnAssign and type(node.target) is cst.Name:
+            targets.add(id(node.target))
+        elif kind is cst.Name and node.value == name and node is not target and id(node) not in targets:
+            return True
+        elif kind in (cst.Global, cst.Nonlocal) and any(item.name.value == name for item in node.names):
+            return True
+    return False
+
+
 def _fresh_name(base: str, taken: FrozenSet[str]) -> str:
     """`base`, or `base_1`, `base_2`... : a name that nothing in the scope uses, so
     binding it shadows and changes nothing."""
@@ -278,6 +453,15 @@ def _is_coroutine_call(call: cst.Call) -> bool:
 _CATCH_ALL = frozenset({"Exception", "BaseException"})
 _LOGGING_CALLS = frozenset({"exception", "error", "critical", "warning", "warn", "log", "info", "debug",
                             "print", "print_exc", "print_exception"})
+
+
+def _fate(ctx, spawn: cst.Call) -> str:
+    """What the message says becomes of the task's errors."""
+    logged = _logs_own_errors(ctx, spawn)
+    if logged:
+        return (f" (`{logged}` catches and logs its own errors, so none is lost, but the work may "
+                "silently never finish)")
+    return " and its exception is lost"
 
 
 def _logs_own_errors(ctx, spawn: cst.Call) -> Optional[str]:

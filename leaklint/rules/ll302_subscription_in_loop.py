@@ -39,7 +39,10 @@ broker.subscriber(topic)(handle)`), a new receiver per pass (`for name in names:
 logging.getLogger(name).addHandler(h)`), repeats the API ignores (the same handler
 object given again to a logger or a signal), retry loops that leave after subscribing
 (`break`/`return`), and a Kafka `subscribe` or redis `subscribe` at the top of a
-reconnect loop whose inner loop consumes: those replace, not add."""
+reconnect loop whose inner loop consumes: those replace, not add. A Kafka consumer is
+known by its class (through imports, assignments and annotations), or, in a module
+that imports a Kafka client, as a name the same function also polls (`consumer.poll()`,
+`consume()`, `getmany()`): the polling loop of a consumer passed in as a parameter."""
     fix_applicability = Applicability.SUGGESTED
     fix_description = "Subscribe once, before the loop; in the loop, only consume."
     flagged = (

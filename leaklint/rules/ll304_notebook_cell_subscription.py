@@ -33,7 +33,9 @@ registers once more on every run, on the same long-lived object: the broker now 
 your handler twice per message, then three times, and stopping the broker does not
 remove the extra subscribers. A cell that creates a broker, a Kafka consumer or a
 redis PubSub makes a new one on every run and orphans the old one, still connected and
-still subscribed. This is the FastStream-in-Jupyter incident behind this rule family.
+still subscribed; so does a cell that creates a client with a connection pool
+(`aiohttp.ClientSession()`, `httpx.Client()`, `requests.Session()`, `redis.Redis()`):
+the old one keeps its connections until it is collected. This is the FastStream-in-Jupyter incident behind this rule family.
 
 Reported at a cell's top level (not inside a function), when nothing guards the
 statement: an `if` (`if "broker" not in globals():`), an `except NameError:`, a `with`
@@ -54,6 +56,7 @@ or signal, Kafka's `subscribe`, which replaces). In the examples, `# %%` starts 
         "# %%\n@broker.subscriber(\"orders\")\nasync def on_order(order):\n    print(order)\n",
         "from aiokafka import AIOKafkaConsumer\n\nconsumer = AIOKafkaConsumer(\"orders\")\nawait consumer.start()\n",
         "import logging\n\nlog = logging.getLogger(\"nb\")\n# %%\nlog.addHandler(logging.StreamHandler())\n",
+        "import aiohttp\n\nsession = aiohttp.ClientSession()\nresp = await session.get(\"https://example.org\")\n",
     )
     clean = (
         "from faststream.redis import RedisBroker\n\nif \"broker\" not in globals():\n"
@@ -192,10 +195,12 @@ or signal, Kafka's `subscribe`, which replaces). In the examples, `# %%` starts 
             return
         shown = subs.text(self.ctx, call.func)
         once = f"create `{name}` once (`if \"{name}\" not in globals():`)" if name else "create it in a cell you run once"
+        pooled = holder in table.POOLED_CLIENTS
+        held, verb = ("its connection pool", "close") if pooled else ("its subscribers", "stop")
         self.report(
             call,
             f"`{shown}(...)` at the top level of this cell makes a new {last_component(holder)} on every re-run "
-            f"and orphans the old one, still connected with its subscribers — {once} or stop the old one first",
+            f"and orphans the old one, still connected with {held} — {once} or {verb} the old one first",
             Fix(Applicability.SUGGESTED, self.fix_description),
         )
 

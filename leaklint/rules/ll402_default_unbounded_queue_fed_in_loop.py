@@ -59,7 +59,13 @@ consumer is a loop that takes each item (`await q.get()`) and spawns a task for 
 nothing else in the loop that could wait (no other `await`, `with`, `acquire` or exit)
 is left to LL103, reported at the spawn: that loop drains the queue at once, so the
 backlog piles up as tasks, not in the queue, and the spawn is the line to change (its
-fix, a fixed pool of workers fed by a bounded queue, bounds the queue too)."""
+fix, a fixed pool of workers fed by a bounded queue, bounds the queue too).
+
+A handler is a function decorated as a route or subscriber (`@app.post`, `@router.get`,
+`@broker.subscriber`), as an event or message handler (`@sio.on("chat")`, `@sio.event`,
+`@router.message()`, `@bot.message_handler`), or as a Celery task, or a callback a
+framework calls per chunk or message (`data_received`, `on_message`, ...): a module-level
+queue fed there grows by one item per request or message."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Give the queue `maxsize=<default-queue-size>` (1000 unless configured), so `await put()` "

@@ -91,6 +91,10 @@ Flagged (one finding per offending setting, on the key or argument):
 - your own buffers declared in `[tool.leaklint.buffers]` (their `unbounded` values and
   `max`).
 
+A keyword counts also when it comes through a `**` mapping whose keys can be read: a
+dict display (`connect(uri, **{"max_size": None})`), `dict(...)`, or a name bound once
+to one and not changed afterwards (`**options`); the finding is on the mapping's entry.
+
 "Too large" is above 4x the library's own default (websockets `max_queue`: 4x the 32
 its legacy implementation used), or a value that disables the limit. Each line can be
 moved with `[tool.leaklint.thresholds]`, e.g. `"queued.max.messages.kbytes" = 131072`:
@@ -194,7 +198,7 @@ prefetch default is not taken as normal."""
             self._auto_ack(node)
 
     def _parameter(self, call: cst.Call, spec: BufferParam) -> None:
-        arg = argument(call, spec.param, spec.position)
+        arg = argument(call, spec.param, spec.position, self.ctx.scope)
         if arg is None:
             return
         expr = arg.value
@@ -224,7 +228,7 @@ prefetch default is not taken as normal."""
 
     def _method_settings(self, call: cst.Call, method: str) -> None:
         for row in _METHODS[method]:
-            arg = argument(call, row.param, row.position)
+            arg = argument(call, row.param, row.position, self.ctx.scope)
             if arg is not None:
                 self._check(arg, SETTINGS_BY_NAME[row.setting], row.param, arg.value, self.ctx.value(arg.value))
         if method in PREFETCH_SIZE_FIRST:
@@ -245,7 +249,7 @@ prefetch default is not taken as normal."""
         if self._reply_consumer(call):
             return
         for param in AUTO_ACK_PARAMS:
-            arg = argument(call, param, None)
+            arg = argument(call, param, None, self.ctx.scope)
             if arg is not None and self.ctx.value(arg.value) is True:
                 self._report(
                     arg,
@@ -259,14 +263,14 @@ prefetch default is not taken as normal."""
         """An RPC reply consumer: an exclusive queue, or one whose queue or callback is
         named for replies. RabbitMQ's direct reply-to requires auto-ack, and the replies
         are bounded by the calls in flight."""
-        exclusive = argument(call, "exclusive", None)
+        exclusive = argument(call, "exclusive", None, self.ctx.scope)
         if exclusive is not None and self.ctx.value(exclusive.value) is True:
             return True
         text = self.ctx.module.code_for_node(call).lower()
         return any(word in text for word in RPC_REPLY_WORDS)
 
     def _batch(self, call: cst.Call, row) -> None:
-        arg = argument(call, row.param, row.position)
+        arg = argument(call, row.param, row.position, self.ctx.scope)
         if arg is None or self.ctx.value(arg.value) is not None or not enclosing_loops(self.ctx):
             return
         setting = SETTINGS_BY_NAME[row.setting]
@@ -281,7 +285,7 @@ prefetch default is not taken as normal."""
     def _kafka(self, call: cst.Call, client) -> None:
         keys = KAFKA_KEYS[client.role]
         sources = []
-        arg = argument(call, client.param, client.position)
+        arg = argument(call, client.param, client.position, self.ctx.scope)
         if arg is not None:
             sources.append(arg.value)
         sources.extend(a.value for a in call.args if a.star == "**")
@@ -354,6 +358,7 @@ prefetch default is not taken as normal."""
         self._report(node, message, fix)
 
     def _report(self, node: cst.CSTNode, message: str, fix: str) -> None:
+        node = getattr(node, "origin", None) or node  # a `**{...}` entry: where it is written
         if id(node) in self._reported:  # a shared config constant: one finding per setting
             return
         self._reported.add(id(node))
@@ -402,7 +407,7 @@ class _Judge:
 def _method_candidate(call: ast.Call, method: str, judge: _Judge) -> bool:
     for row in _METHODS[method]:
         setting = SETTINGS_BY_NAME[row.setting]
-        if any(judge.setting(expr, setting) for expr in arguments(call, row.param, row.position)):
+        if any(judge.setting(expr, setting) for expr in arguments(call, row.param, row.position, judge.index)):
             return True
     # pika's trap: one positional argument, and no prefetch_count
     return (
@@ -413,11 +418,11 @@ def _method_candidate(call: ast.Call, method: str, judge: _Judge) -> bool:
 
 
 def _auto_ack_candidate(call: ast.Call, judge: _Judge) -> bool:
-    return any(kw.arg in AUTO_ACK_PARAMS and judge.is_value(kw.value, True) for kw in call.keywords)
+    return any(judge.is_value(expr, True) for param in AUTO_ACK_PARAMS for expr in arguments(call, param, None, judge.index))
 
 
 def _batch_candidate(call: ast.Call, row, judge: _Judge) -> bool:
-    return any(judge.is_value(expr, None) for expr in arguments(call, row.param, row.position))
+    return any(judge.is_value(expr, None) for expr in arguments(call, row.param, row.position, judge.index))
 
 
 def _celery_update_candidate(call: ast.Call, judge: _Judge) -> bool:
@@ -472,7 +477,7 @@ def _callee_candidates(index, judge: _Judge):
 
 def _parameter_candidate(call: ast.Call, spec: BufferParam, judge: _Judge) -> bool:
     setting = SETTINGS_BY_NAME.get(spec.note)
-    for expr in arguments(call, spec.param, spec.position):
+    for expr in arguments(call, spec.param, spec.position, judge.index):
         if type(expr) is ast.Tuple and expr.elts:  # websockets: (high, low)
             expr = expr.elts[0]
         if judge.setting(expr, setting) if setting is not None else judge.declared(expr, spec):

@@ -32,8 +32,11 @@ dictionary that only grows; on a method it also keeps every `self` alive. A boun
 Off by default: many caches are keyed by a small, fixed set of values (enum members,
 configuration names), where growth stops by itself; turn it on where inputs are
 unbounded (`extend-select = ["LL404"]`). A cached function with no parameters holds one
-entry and is never reported; `lru_cache(0)` disables caching and is not a leak; a
-`maxsize` at or above `huge-threshold` counts as unbounded."""
+entry and is never reported, nor is a method of an `Enum` whose only parameter is
+`self` (one entry per member, as pylint's method-cache-max-size-none allows);
+`lru_cache(0)` disables caching and is not a leak; a `maxsize` at or above
+`huge-threshold` counts as unbounded, given as a keyword or through a `**` mapping
+(`lru_cache(**{"maxsize": None})`, or a dict bound once to a name)."""
     default = False
     fix_applicability = Applicability.UNSAFE
     fix_description = (
@@ -76,7 +79,7 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
             elif not labels.isdisjoint(lru):
                 if any(
                     ll4.may_be(index, expr, lambda value: value is None or ll4.unbounded_number(value, huge))
-                    for expr in arguments(call, "maxsize", 0)
+                    for expr in arguments(call, "maxsize", 0, index)
                 ):
                     yield Need(call)
         for definition in index.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
@@ -90,7 +93,7 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
         expr = node.decorator
         if isinstance(expr, cst.Call):
             return  # judged by visit_Call
-        if self._qualified(expr) in UNBOUNDED_CACHES and _has_parameters(self.ctx.parent()):
+        if self._qualified(expr) in UNBOUNDED_CACHES and _has_parameters(self.ctx.parent()) and not self._enum_member_cache():
             self.report(node, self._message(_function_name(self.ctx.parent())), self._cache_fix(expr))
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -100,12 +103,12 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
         parent = self.ctx.parent()
         decorator = parent if isinstance(parent, cst.Decorator) else None
         where = decorator if decorator is not None else node
-        if decorator is not None and not _has_parameters(self.ctx.parent(2)):
+        if decorator is not None and (not _has_parameters(self.ctx.parent(2)) or self._enum_member_cache()):
             return
         if name in UNBOUNDED_CACHES:  # functools.cache(f)
             self.report(where, self._message(_function_name(self.ctx.parent(2))), self._cache_fix(node.func, node))
         elif name in LRU_CACHES:
-            arg = argument(node, "maxsize", 0)
+            arg = argument(node, "maxsize", 0, self.ctx.scope)
             if arg is None:
                 return
             # `lru_cache(user_function)` passes the function here: UNKNOWN, so not flagged
@@ -122,6 +125,31 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
                     Fix(Applicability.UNSAFE, f"Bound the cache at {size} (the `default-cache-size` setting)",
                         (Edit(arg.value, cst.Integer(str(size))),)),
                 )
+
+    def _enum_member_cache(self) -> bool:
+        """A method of an Enum whose only parameter is `self`: one entry per member, a
+        fixed number (pylint's method-cache-max-size-none exempts it too)."""
+        stack = self.ctx.stack
+        index = len(stack) - 1
+        while index >= 0 and type(stack[index]) is not cst.FunctionDef:
+            index -= 1
+        if index < 2:
+            return False
+        function = stack[index]
+        params = function.params
+        if (len(params.params) != 1 or params.posonly_params or params.kwonly_params
+                or isinstance(params.star_arg, cst.Param) or params.star_kwarg):
+            return False
+        owner = stack[index - 2]  # FunctionDef <- IndentedBlock <- ClassDef
+        if type(owner) is not cst.ClassDef:
+            return False
+        scope = self.ctx.scope_of(owner) or self.ctx.scope
+        scope = scope.parent or scope
+        for base in owner.bases:
+            name = self.ctx.qualified_name(base.value, scope) if base.keyword is None else None
+            if name in _ENUM_BASES:
+                return True
+        return False
 
     def _qualified(self, expr: cst.BaseExpression) -> Optional[str]:
         label = terminal_name(expr)
@@ -155,6 +183,10 @@ entry and is never reported; `lru_cache(0)` disables caching and is not a leak; 
             edit = Edit(expr, bounded)
         return Fix(Applicability.UNSAFE, f"Use lru_cache(maxsize={size}) (the `default-cache-size` setting)",
                    (edit,), imports=imports)
+
+
+# the standard library's Enum classes: a fixed set of members
+_ENUM_BASES = frozenset(f"enum.{name}" for name in ("Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "ReprEnum"))
 
 
 def _keyword(name: str, value: int) -> cst.Arg:

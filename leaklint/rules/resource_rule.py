@@ -30,7 +30,8 @@ class ResourceRule(Rule):
             function = index.function(call)
             if type(target) is not ast.Name or function is None or type(function) is ast.Lambda:
                 continue
-            if not sieve_ll2.escapes(index, function, target.id):  # returned or handed over: not ours
+            # returned or handed over: not ours, unless bound again first (LL201's reopened name)
+            if not sieve_ll2.escapes(index, function, target.id) or sieve_ll2.rebound(index, function, target.id):
                 yield Need(call, UNIT)
 
     def __init__(self, ctx) -> None:
