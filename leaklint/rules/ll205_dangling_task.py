@@ -49,9 +49,10 @@ set is dropped (the result discarded, or `done, _ = ...` with the second name ne
 read): the tasks still running when it returns are kept and cancelled by no one.
 
 When the spawned coroutine is a function of the module whose whole body is one `try`
-with an `except Exception`/`BaseException` (or bare `except`) handler that logs, the
+with an `except Exception`/`BaseException` (or bare `except`) handler that logs the
+error or hands it to a call (`except Exception as err: await self._error_cb(err)`), the
 task is still reported (the weak reference stands: it can vanish mid-flight), but the
-message says its errors are logged rather than lost."""
+message says its errors are logged or reported rather than lost."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Keep the task in a module-level set and discard it when done: "
@@ -459,16 +460,17 @@ def _fate(ctx, spawn: cst.Call) -> str:
     """What the message says becomes of the task's errors."""
     logged = _logs_own_errors(ctx, spawn)
     if logged:
-        return (f" (`{logged}` catches and logs its own errors, so none is lost, but the work may "
-                "silently never finish)")
+        return (f" (`{logged}` catches its own errors and logs or reports them, so none is lost, but the "
+                "work may silently never finish)")
     return " and its exception is lost"
 
 
 def _logs_own_errors(ctx, spawn: cst.Call) -> Optional[str]:
     """The name of the function a spawn runs (`create_task(self._run())`), when it is
     defined in this module and its whole body (a docstring aside) is one `try` whose
-    handler for `Exception`/`BaseException` (or a bare `except`) logs: then no error of
-    the task goes unretrieved. None otherwise."""
+    handler for `Exception`/`BaseException` (or a bare `except`) logs (a logging call) or
+    reports the error (passes the name it binds to a call: `await self._error_cb(err)`):
+    then no error of the task goes unretrieved. None otherwise."""
     if not spawn.args or type(spawn.args[0].value) is not cst.Call:
         return None
     work = spawn.args[0].value
@@ -486,7 +488,11 @@ def _logs_own_errors(ctx, spawn: cst.Call) -> Optional[str]:
         names = [caught] if caught is None or type(caught) is not cst.Tuple else [e.value for e in caught.elements]
         if not any(c is None or terminal_name(c) in _CATCH_ALL for c in names):
             continue
+        bound = handler.name.name.value if handler.name is not None and type(handler.name.name) is cst.Name else None
         for node in walk(handler.body):
-            if type(node) is cst.Call and terminal_name(node.func) in _LOGGING_CALLS:
+            if type(node) is not cst.Call:
+                continue
+            if terminal_name(node.func) in _LOGGING_CALLS or (
+                    bound is not None and any(type(a.value) is cst.Name and a.value.value == bound for a in node.args)):
                 return function.name.value
     return None
