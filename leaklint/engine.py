@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequ
 from leaklint import sieve
 from leaklint.config import Settings
 from leaklint.diagnostics import Diagnostic, Finding
-from leaklint.noqa import LineNoqa, file_noqa_codes  # file_noqa_codes: notebook.py imports it from here
+from leaklint.noqa import LineNoqa, file_noqa_codes, source_lines  # file_noqa_codes: notebook.py imports it from here
 from leaklint.project import ModuleView, ProjectIndex, local_view, summarize_text, summarize_tree, summary_of
 
 if TYPE_CHECKING:
@@ -400,7 +400,7 @@ def _parse_error(result: FileResult, source: SourceFile, settings: Settings, lin
 
     rule = rules_by_code()[PARSE_ERROR]
     cell, cell_line = source.line_map(line) if source.line_map else (None, line)
-    lines = source.text.splitlines()
+    lines = source_lines(source.text)
     source_line = lines[line - 1] if 0 < line <= len(lines) else ""
     result.diagnostics.append(
         Diagnostic(PARSE_ERROR, rule.name, message, source.path,
@@ -425,7 +425,7 @@ def _to_diagnostics(findings: List[Finding], source: SourceFile, module: "cst.Mo
             last = len(line_map)
             positions = {node: ((line_map[min(a, last) - 1], b), (line_map[min(c, last) - 1], d))
                          for node, ((a, b), (c, d)) in positions.items()}
-    lines = source.text.splitlines()
+    lines = source_lines(source.text)
     names = {code: rule.name for code, rule in rules_by_code().items()}
     seen = set()
     out: List[Diagnostic] = []

@@ -87,6 +87,17 @@ def file_noqa_codes(text: str) -> Optional[FrozenSet[str]]:
     return found
 
 
+# Python's own line breaks. str.splitlines also breaks at form feeds, vertical tabs,
+# \x1c-\x1e, \x85 and \u2028/\u2029, which may stand in comments and strings: the line
+# numbers of everything after one would be off by one.
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> List[str]:
+    """The file's lines as Python (and so every reported line number) counts them."""
+    return _BREAK.split(text)
+
+
 class LineNoqa:
     """`# noqa` comments of one file's reported lines."""
 

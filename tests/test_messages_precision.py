@@ -56,3 +56,18 @@ def test_ll401_one_finding_names_the_other_binding():
     found = _messages(source, "LL401")
     assert set(found) == {6}
     assert "`self.q` is bound to an unbounded queue in one more place" in found[6]
+
+
+def test_ll205_does_not_say_lost_when_the_coroutine_logs_its_own_errors():
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "ll2" / "ll205_logged_errors.py"
+    found = _messages(path.read_text(), "LL205")
+    assert set(found) == {45, 48, 52, 53, 54, 55, 59, 80, 81}
+    for line, name in ((45, "_poll"), (48, "refresh_guarded"), (52, "refresh_guarded"), (59, "refresh_guarded"),
+                       (80, "_recreate")):
+        assert "lost —" not in found[line] and f"`{name}` catches its own errors and logs or reports them" in found[line]
+        assert "weakly" in found[line]  # the reference point still stands
+    # only ValueError caught; work after the try; not a function of the module; the error not passed on
+    for line in (53, 54, 55, 81):
+        assert "its exception is lost" in found[line]

@@ -229,6 +229,21 @@ CROSS_UNIT = {
             async def run(self):
                 await asyncio.gather(*(self._session.head(i) for i in self.items))
         """,
+    "a logging handler's base in another class": """
+        import queue
+        from logging.handlers import QueueHandler as Enqueuing
+
+        class Base(Enqueuing):
+            def prepare(self, record):
+                return record
+
+        def unrelated():
+            return 6
+
+        class Handler(Base):
+            def __init__(self):
+                super().__init__(queue.Queue(-1))
+        """,
     "an alias bound at module level": """
         import asyncio
 

@@ -17,6 +17,7 @@ from leaklint.analysis.spawning import SPAWNER_NAMES, Spawn, clauses_from, few_i
 from leaklint.analysis.walk import SCOPE_NODES, iter_children, walk
 from leaklint.knowledge import last_component
 from leaklint.knowledge import spawns as api
+from leaklint.knowledge.limits import LIMITER_ACQUIRE_METHODS
 
 if TYPE_CHECKING:
     from leaklint.context import FileContext
@@ -70,13 +71,14 @@ def _limits_here(ctx: "FileContext", node: cst.CSTNode) -> bool:
         return any(is_limiter(ctx, item.item) for item in node.items)
     if kind is cst.Call:
         func = node.func
-        return type(func) is cst.Attribute and func.attr.value == "acquire"
+        return type(func) is cst.Attribute and func.attr.value in LIMITER_ACQUIRE_METHODS
     return False
 
 
 def holds_limiter(ctx: "FileContext", function: cst.FunctionDef) -> bool:
     """Whether a function's own body enters a limiter (`async with sem:`, `with lock:`,
-    `await sem.acquire()`) or a limiter decorates it."""
+    `await sem.acquire()`, `limiter.acquire_on_behalf_of(x)`: knowledge.limits'
+    LIMITER_ACQUIRE_METHODS) or a limiter decorates it."""
     for decorator in function.decorators:
         target = decorator.decorator
         if type(target) is cst.Call:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Dict, Optional, Sequence
 import libcst as cst
 
 from leaklint.analysis.calls import terminal_name
-from leaklint.analysis.origins import same_reference
+from leaklint.analysis.origins import enclosing_class, same_reference
 from leaklint.analysis.scopes import qualified_name
 from leaklint.analysis.walk import walk
 from leaklint.knowledge import last_component
@@ -91,48 +91,72 @@ def pauses_reading(source: str) -> bool:
 # The logging cookbook's `QueueHandler(queue.Queue(-1))`: QueueHandler.enqueue calls
 # `put_nowait`, so a bound would make a burst of records raise (and be dropped through
 # handleError) instead of waiting. Unbounded is the documented, intended form.
-LOGGING_QUEUE_USERS = frozenset({"logging.handlers.QueueHandler", "logging.handlers.QueueListener"})
+# picologging's C QueueHandler (a drop-in for logging's) enqueues with put_nowait too.
+LOGGING_QUEUE_USERS = frozenset({
+    "logging.handlers.QueueHandler", "logging.handlers.QueueListener",
+    "picologging.handlers.QueueHandler", "picologging.handlers.QueueListener",
+})
 _LOGGING_LAST = frozenset(last_component(name) for name in LOGGING_QUEUE_USERS)
 
 
 def logging_queue_classes(ctx: "FileContext") -> frozenset:
-    """Names of the classes this module derives from QueueHandler or QueueListener."""
+    """Names of the classes this module derives from QueueHandler or QueueListener,
+    directly (the base by any import or alias) or through another such class."""
     if not any(word in ctx.source for word in _LOGGING_LAST):
         return frozenset()
-    names = set()
-    for node in walk(ctx.module):
-        if type(node) is cst.ClassDef and any(
-            terminal_name(base.value) in _LOGGING_LAST and qualified_name(base.value, ctx.scope) in LOGGING_QUEUE_USERS
-            for base in node.bases
-        ):
-            names.add(node.name.value)
+    classes = [node for node in walk(ctx.module) if type(node) is cst.ClassDef]
+    names: set = set()
+    grew = True
+    while grew:  # a class derived from a derived class owns its queue the same way
+        grew = False
+        for node in classes:
+            if node.name.value not in names and any(_logging_class(ctx, base.value, names) for base in node.bases):
+                names.add(node.name.value)
+                grew = True
     return frozenset(names)
 
 
-def _logging_user(ctx: "FileContext", call: cst.Call, subclasses: frozenset) -> bool:
-    label = terminal_name(call.func)
+def _logging_class(ctx: "FileContext", expr: cst.BaseExpression, subclasses: "frozenset | set") -> bool:
+    """Whether `expr` names QueueHandler/QueueListener or a class of `subclasses`."""
+    label = terminal_name(expr)
     if label in subclasses:
         return True
     if label not in _LOGGING_LAST and label not in ctx.alias_names:
         return False
-    return qualified_name(call.func, ctx.scope) in LOGGING_QUEUE_USERS
+    return qualified_name(expr, ctx.scope) in LOGGING_QUEUE_USERS
+
+
+def _logging_user(ctx: "FileContext", call: cst.Call, subclasses: frozenset, in_subclass: bool) -> bool:
+    """Whether `call` hands its arguments to a logging queue handler or listener: one
+    is created, or its `__init__` is called from a derived class's method
+    (`super().__init__(queue)`, `QueueHandler.__init__(self, queue)`)."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "__init__":
+        owner = func.value
+        if isinstance(owner, cst.Call) and terminal_name(owner.func) == "super":
+            return in_subclass
+        return _logging_class(ctx, owner, subclasses)
+    return _logging_class(ctx, func, subclasses)
 
 
 def handed_to_logging(ctx: "FileContext", region: Optional[cst.CSTNode],
                       references: Sequence[cst.BaseExpression]) -> bool:
     """Whether the queue being created (the call on top of the walk's stack), or a
     name or attribute it is bound to (`references`, seen from `region`), is handed to
-    logging's QueueHandler or QueueListener (or a class of this module derived from one)."""
+    logging's QueueHandler or QueueListener (or a class of this module derived from one),
+    also through a derived class's `super().__init__(queue)`."""
     subclasses = logging_queue_classes(ctx)
     if not subclasses and not any(word in ctx.source for word in _LOGGING_LAST):
         return False
+    owner = enclosing_class(ctx)
+    in_subclass = owner is not None and owner.name.value in subclasses
     parent, grand = ctx.parent(), ctx.parent(2)
-    if type(parent) is cst.Arg and type(grand) is cst.Call and _logging_user(ctx, grand, subclasses):
+    if type(parent) is cst.Arg and type(grand) is cst.Call and _logging_user(ctx, grand, subclasses, in_subclass):
         return True
     if region is None or not references:
         return False
     for node in walk(region):
-        if type(node) is cst.Call and _logging_user(ctx, node, subclasses):
+        if type(node) is cst.Call and _logging_user(ctx, node, subclasses, in_subclass):
             if any(same_reference(arg.value, r) for arg in node.args for r in references):
                 return True
     return False

@@ -185,6 +185,11 @@ def _owns_nothing(ctx: "FileContext", name: str, call: cst.Call) -> bool:
         arg = argument(call, keyword, None)
         if arg is not None and not (type(arg.value) is cst.Name and arg.value.value in ("False", "None")):
             return True
+    preexec = table.DETACHING_PREEXEC.get(name)
+    if preexec:
+        arg = argument(call, "preexec_fn", None)
+        if arg is not None and ctx.qualified_name(arg.value) in preexec:
+            return True  # `preexec_fn=os.setsid`: start_new_session=True, the old way
     return any(word in ctx.source for word in table.REAPED_BY.get(name, ()))
 
 
@@ -602,7 +607,11 @@ def _classify(ctx: "FileContext", path: List[cst.CSTNode], releases: Set[str], s
         if type(grand) is cst.Call and grand.func is parent:
             return "release" if method in releases else "use"
         # `stack.callback(x.close)`, `atexit.register(x.close)`: released later, elsewhere
-        return "escape" if method in releases else "use"
+        if method in releases:
+            return "escape"
+        if method in table.HANDLE_ATTRIBUTES.get(spec.callable, ()) and _handle_leaves(path[0], path[:-1]):
+            return "escape"  # `pid_file.write_text(str(proc.pid))`: handed over by pid
+        return "use"
     if kind is cst.Arg:
         call = path[-3]
         if type(call) is cst.Call and parent.star == "" and is_borrower(call.func, ctx.scope):
@@ -619,6 +628,52 @@ def _classify(ctx: "FileContext", path: List[cst.CSTNode], releases: Set[str], s
     if kind in _READS:
         return "use"
     return "escape"  # returned, assigned, put in a container, deleted, ...
+
+
+_DISPLAY = (cst.FormattedString, cst.FormattedStringExpression, cst.BinaryOperation, cst.ConcatenatedString)
+
+
+def _handle_leaves(root: cst.CSTNode, path: List[cst.CSTNode], depth: int = 0) -> bool:
+    """Whether the value at the end of `path` (a resource's handle: `proc.pid`) leaves
+    the function `root` is the body of: returned or yielded, stored on an attribute,
+    in a subscript or a container, or passed to a call other than one that only shows
+    it (print, logging). Followed through conversions (`str(pid)`, f-strings, `%`) and
+    through a local name it is bound to."""
+    position = len(path) - 2
+    while position >= 0:
+        parent = path[position]
+        kind = type(parent)
+        if kind is cst.Arg:
+            call = path[position - 1] if position > 0 else None
+            label = terminal_name(call.func) if type(call) is cst.Call else None
+            if label in table.HANDLE_CONVERSIONS and type(call.func) is cst.Name:
+                position -= 2  # `str(proc.pid)`: follow the converted value
+                continue
+            return label not in table.DISPLAY_CALLS
+        if kind in _DISPLAY:
+            position -= 1
+            continue
+        if kind in (cst.Return, cst.Yield, cst.Element, cst.DictElement, cst.StarredElement,
+                    cst.StarredDictElement, cst.Dict, cst.List, cst.Tuple, cst.Set):
+            return True
+        if kind in (cst.Assign, cst.AnnAssign, cst.AugAssign):
+            targets = ([t.target for t in parent.targets] if kind is cst.Assign
+                       else [parent.target])
+            if any(type(t) is not cst.Name for t in targets):
+                return True  # `self.pid = proc.pid`, `pids[name] = ...`, unpacking
+            if depth >= 3:
+                return False
+            for target in targets:
+                for mention in _name_paths(root, target.value):
+                    mention = list(mention)  # _name_paths reuses its list
+                    if type(mention[-2]) is cst.AssignTarget or (
+                            type(mention[-2]) is cst.AnnAssign and mention[-2].target is mention[-1]):
+                        continue
+                    if _handle_leaves(root, mention, depth + 1):
+                        return True
+            return False
+        return False  # compared, tested, read in place
+    return False
 
 
 def _yield_is_risky(ctx: "FileContext", function: cst.FunctionDef) -> bool:

@@ -291,14 +291,24 @@ _LOGGING_USERS = frozenset({"QueueHandler", "QueueListener"})
 
 def logging_queue_users(index: AstFile) -> List[Need]:
     """What handed_to_logging reads anywhere in the file: the classes derived from
-    QueueHandler/QueueListener (by name, so a stub does not hide their bases) and every
-    call of those or of such a class (the queue it is handed)."""
+    QueueHandler/QueueListener, directly (the base by any alias) or through one another
+    (by name, so a stub does not hide their bases), and every call of those, of such a
+    class or of an `__init__` (a derived class's `super().__init__(queue)`)."""
     if not any(word in index.text for word in _LOGGING_USERS):
         return []
-    classes = {
-        node.name  # type: ignore[attr-defined]
-        for node in index.of(ast.ClassDef)
-        if any(terminal(base) in _LOGGING_USERS for base in node.bases)  # type: ignore[attr-defined]
-    }
-    needs = [Need(call, UNIT, frozenset(classes)) for call in index.calls(_LOGGING_USERS | classes)]
-    return needs
+    origins = index.alias_origins
+    users = set(_LOGGING_USERS) | {alias for alias, names in origins.items() if not names.isdisjoint(_LOGGING_USERS)}
+    defined = list(index.of(ast.ClassDef))
+    classes: set = set()
+    grew = True
+    while grew:
+        grew = False
+        for node in defined:
+            if node.name not in classes and any(  # type: ignore[attr-defined]
+                terminal(base) in users or terminal(base) in classes for base in node.bases  # type: ignore[attr-defined]
+            ):
+                classes.add(node.name)  # type: ignore[attr-defined]
+                grew = True
+    names = frozenset(classes)
+    wanted = frozenset(_LOGGING_USERS | classes | ({"__init__"} if classes else set()))
+    return [Need(call, UNIT, names) for call in index.calls(wanted)]

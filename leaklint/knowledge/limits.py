@@ -170,3 +170,13 @@ LIMIT_ATTRIBUTES = {
         ("anyio.to_thread.current_default_thread_limiter", "trio.to_thread.current_default_thread_limiter"),
     ),
 }
+
+# Methods that take a token from a semaphore, lock or capacity limiter: a loop that calls
+# one (directly or through a helper of its class) runs no more work than there are
+# tokens. anyio's and trio's CapacityLimiter also borrow on behalf of another object
+# (`acquire_on_behalf_of`), and both libraries' limiters, semaphores and locks have
+# `_nowait` forms that raise WouldBlock instead of waiting (anyio 4.16
+# `_backends/_asyncio.py`, trio 0.35 `_sync.py`): either way no token, no work.
+LIMITER_ACQUIRE_METHODS = frozenset({
+    "acquire", "acquire_nowait", "acquire_on_behalf_of", "acquire_on_behalf_of_nowait",
+})

@@ -289,6 +289,26 @@ DETACHING_KEYWORDS: Dict[str, Tuple[str, ...]] = {
     "subprocess.Popen": ("start_new_session", "process_group"),
 }
 
+# The same through `preexec_fn`: the function the child runs before exec (os.setsid is
+# what start_new_session=True calls; os.setpgrp is process_group=0).
+DETACHING_PREEXEC: Dict[str, Tuple[str, ...]] = {
+    "subprocess.Popen": ("os.setsid", "os.setpgrp"),
+}
+
+# Attributes that identify what a resource holds, so that whoever has them can release
+# it: a Popen's `pid` written to a pid file, returned or stored is the process handed
+# over by pid (`kill $(cat server.pid)`, `os.kill(pid, SIGTERM)` elsewhere).
+HANDLE_ATTRIBUTES: Dict[str, Tuple[str, ...]] = {
+    "subprocess.Popen": ("pid",),
+}
+
+# Calls that only show a value: a handle passed to them (or formatted for them) is not
+# handed over. Matched on the method's last name (`logger.info`, `log.debug`).
+DISPLAY_CALLS = frozenset({"print", "debug", "info", "warning", "warn", "error", "exception", "critical",
+                           "log", "echo", "secho"})
+# Calls that turn a handle into another form of itself: the result is followed instead.
+HANDLE_CONVERSIONS = frozenset({"str", "repr", "int", "format"})
+
 # A module that reaps its children itself (os.waitpid on the pid, as tornado's
 # Subprocess does from a SIGCHLD handler) releases its Popen objects that way.
 REAPED_BY: Dict[str, Tuple[str, ...]] = {

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 import libcst as cst
 
-from leaklint.analysis.calls import argument
+from leaklint.analysis.calls import argument, terminal_name
 from leaklint.analysis.instances import instance_class
 from leaklint.analysis.values import INF, WORK_SIZE, describe, is_sentinel
 from leaklint.diagnostics import Applicability, Edit, Fix
@@ -14,7 +14,8 @@ from leaklint.knowledge import last_component
 from leaklint.knowledge.limits import LIMIT_ATTRIBUTES, SHARED_BOUNDS, UNBOUNDED_DEFAULTS
 from leaklint.knowledge.specs import LimitParam
 from leaklint.rules.base import Rule
-from leaklint.sieve import arguments, bounded_literal, terminal
+from leaklint.analysis.walk import walk
+from leaklint.sieve import MODULE, Need, arguments, bounded_literal, terminal
 
 
 class UnboundedConcurrencyLimit(Rule):
@@ -35,6 +36,19 @@ is bounded by the standard library at `min(32, cpu + 4)` (not flagged), while a 
 `None` is the documented "unlimited" for some connection pools. Values are followed
 through module and function constants (`LIMIT = 2**63 - 1`) and aliases
 (`from asyncio import Semaphore as S`).
+
+Not flagged: `len(args)` where `args` is the function's own `*args` parameter, never
+rebound (`def wait_all(*events): ThreadPoolExecutor(max_workers=len(events))`). Its
+size is the number of arguments a call site writes down (`wait_all(video, audio)`),
+fixed in code rather than by input. It is reported when a call in the same module
+unpacks a collection into the function (`wait_all(*pending)`, also
+`partial(wait_all, *pending)` or `submit(wait_all, *pending)`): then the size is the
+collection's again, and the message quotes that call. Call sites in other modules are
+not read (the rule sees one file at a time), so a function called only from elsewhere
+with `f(*items)` is missed: we accept that miss rather than report every `*args`
+function, whose callers overwhelmingly list their arguments. `len()` of a plain
+parameter, of a `*args` that is rebound, or of anything read from I/O is reported as
+before.
 
 Checked: asyncio and threading `Semaphore`/`BoundedSemaphore`, `concurrent.futures`
 executors, `multiprocessing` pools, anyio and trio `CapacityLimiter`/`Semaphore` (and
@@ -67,6 +81,10 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
         "class Semaphore:\n    def __init__(self, value): ...\n\nsem = Semaphore(10**9)  # not asyncio's\n",
         "import aiohttp\n\nconnector = aiohttp.TCPConnector(limit=0, limit_per_host=8)  # per host is bounded\n",
         "import httpx\n\nlimits = httpx.Limits(max_connections=100, max_keepalive_connections=None)\n",
+        "from concurrent.futures import ThreadPoolExecutor\n\ndef wait_all(*events):\n"
+        "    # as many as each call site writes down: wait_all(a, b)\n"
+        "    with ThreadPoolExecutor(max_workers=len(events)) as pool:\n"
+        "        return list(pool.map(lambda e: e.wait(), events))\n",
     )
 
     @classmethod
@@ -82,8 +100,13 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
         for call in index.calls(frozenset(by_name)):
             label = terminal(call.func)
             specs = [s for name in {label} | index.alias_origins.get(label, frozenset()) for s in by_name.get(name, ())]
-            if any(not bounded_literal(v, threshold, spec.unbounded) for spec in specs
-                   for v in arguments(call, spec.param, spec.position)):
+            values = [v for spec in specs for v in arguments(call, spec.param, spec.position)
+                      if not bounded_literal(v, threshold, spec.unbounded)]
+            if values:
+                if any(_varargs_size(index, call, v) for v in values):
+                    # `len(args)` of the function's `*args`: judged by the module's call sites
+                    yield Need(call, MODULE)
+                    continue
                 # constants resolve through module statements (always kept); `broker.subscriber`
                 # is judged by what built the receiver, which may be `self.broker`: its class
                 receiver = call.func.value if type(call.func) is ast.Attribute else call.func
@@ -108,13 +131,47 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
                 unbounded.append((spec, arg, value))
         if not unbounded:
             return
+        # `len(args)` of `*args`: as many as each call site writes down, unless one unpacks
+        spread = {id(arg): self._spread_into(arg.value) if value is WORK_SIZE else None
+                  for _, arg, value in unbounded}
+        unbounded = [entry for entry in unbounded if spread[id(entry[1])] is not False]
+        if not unbounded:
+            return
         shared = SHARED_BOUNDS.get(specs[0].callable)
         if shared is not None:
             if not self._all_unbounded(node, specs, shared):
                 return
             unbounded = unbounded[:1]  # one leak, one finding
         for spec, arg, value in unbounded:
-            self.report(arg.value, self._message(spec, arg.value, value), self._fix(arg.value))
+            self.report(arg.value, self._message(spec, arg.value, value, spread=spread[id(arg)]), self._fix(arg.value))
+
+    def _spread_into(self, expr: cst.BaseExpression):
+        """For `len(args)` where `args` is the enclosing function's `*args` parameter (never
+        rebound): the text of a call in this module that unpacks a collection into that
+        function (`f(*items)`, also `partial(f, *items)`, `submit(f, *items)`), or False
+        when there is none: every call site then writes its arguments down, so their
+        number is fixed in code. None when `expr` is no such `len`."""
+        if type(expr) is not cst.Call or len(expr.args) != 1 or type(expr.args[0].value) is not cst.Name:
+            return None
+        name = expr.args[0].value.value
+        found = self.ctx.scope.find(name)
+        if found is None:
+            return None
+        owner, bindings = found
+        function = owner.node
+        if owner.kind != "function" or type(function) is not cst.FunctionDef or len(bindings) != 1:
+            return None
+        star = function.params.star_arg
+        if type(star) is not cst.Param or bindings[0].node is not star:
+            return None
+        callee = function.name.value
+        for node in walk(self.ctx.module):
+            if type(node) is not cst.Call or not any(a.star == "*" for a in node.args):
+                continue
+            if terminal_name(node.func) == callee or any(terminal_name(a.value) == callee for a in node.args):
+                text = " ".join(self.ctx.module.code_for_node(node).split())
+                return text if len(text) <= 60 else text[:57] + "..."
+        return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
         # `limiter.total_tokens = math.inf`: a limit lifted after creation
@@ -166,10 +223,13 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
     def _unbounded(self, value: Any, spec: LimitParam) -> bool:
         return value is WORK_SIZE or is_sentinel(value, spec.unbounded) or self.ctx.is_unbounded_number(value)
 
-    def _message(self, spec: LimitParam, expr: cst.BaseExpression, value: Any, attribute: bool = False) -> str:
+    def _message(self, spec: LimitParam, expr: cst.BaseExpression, value: Any, attribute: bool = False,
+                 spread: Optional[str] = None) -> str:
         text = self.ctx.module.code_for_node(expr).strip()
         shown = describe(value)
-        if value is WORK_SIZE:
+        if value is WORK_SIZE and spread:
+            extra = f", the size of the work (`{spread}` unpacks a collection into the `*` parameter),"
+        elif value is WORK_SIZE:
             extra = ", the size of the work,"
         elif text in (shown, repr(value)) or (value == INF and "inf" in text.lower()):
             extra = ""
@@ -199,3 +259,18 @@ def _trigger(spec: LimitParam) -> str:
     if spec.position is None:
         words.append(spec.param)
     return max(words, key=len)  # on a tie, the callable's own name
+
+
+def _varargs_size(index, call: ast.Call, value: ast.AST) -> bool:
+    """Whether `value` is `len(name)` where `name` is the `*` parameter of a function
+    around `call` (LL101 then reads the module's call sites of that function)."""
+    if type(value) is not ast.Call or terminal(value.func) != "len" or len(value.args) != 1:
+        return False
+    name = value.args[0]
+    if type(name) is not ast.Name:
+        return False
+    for up in index.ancestors(call):
+        if isinstance(up, (ast.FunctionDef, ast.AsyncFunctionDef)) and up.args.vararg is not None \
+                and up.args.vararg.arg == name.id:
+            return True
+    return False

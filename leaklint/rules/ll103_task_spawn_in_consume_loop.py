@@ -46,7 +46,11 @@ limiter held inside the spawned handler counts only when the code that feeds the
 loop (a `send` or `put` into its stream) holds the same limiter: then the producer
 waits for the handlers. A limiter taken one call away counts: the loop calls a method
 of its class (`await self._acquire_slot()`) whose own body acquires a semaphore or
-limiter (`await self._slots.acquire()`, `async with self._limiter:`).
+limiter (`await self._slots.acquire()`, `async with self._limiter:`), also the anyio and
+trio ways of taking a token: `acquire_on_behalf_of(borrower)`, and the `_nowait` forms
+(`acquire_nowait()`, `acquire_on_behalf_of_nowait(borrower)`), which raise `WouldBlock`
+when no token is free, so the loop still runs no more tasks than there are tokens. A
+helper that only looks at the limiter (`available_tokens`) takes nothing: reported.
 
 Not a consume loop: a retry loop, one that is left (`break`, `return`, possibly under
 a condition such as `if await self._handshake(): return`) on the spawn's success path

@@ -37,6 +37,20 @@ second is not followed). `getattr(session, method)(url)` is a method call on the
 resource, not a hand-over. `sqlite3` and `psycopg2` connections count as released by `close()`
 only: their `with` block commits and leaves the connection open.
 
+A process is handed over by its pid, too: a `subprocess.Popen` whose `.pid` leaves the
+function (written to a pid file, returned, stored on an attribute or in a container,
+passed to a call, also through `str()`, a format or a local name) escapes: whoever
+reads that pid stops it (`kill $(cat server.pid)`), as with a background server. A pid
+that is only logged, printed, compared or formatted for those is no hand-over, and
+the process is still reported. A child started in a session or process group of its
+own (`start_new_session=True`, `process_group=`, or `preexec_fn=os.setsid` /
+`os.setpgrp`, the same system calls made by hand) is meant to outlive its parent and
+is not reported either. That is a deliberate trade: such a child is not killed with
+its parent's terminal, which is the point of asking for it, but its `Popen` is still
+never waited for (a zombie until the next `Popen` reaps it or the parent exits). We
+take the explicit detaching call as the programmer's decision; any other
+`preexec_fn` (`os.setuid`, a lambda) proves nothing and the process is reported.
+
 The resource table follows each library's own source (see `[tool.leaklint.resources]`
 to add your own)."""
     fix_applicability = Applicability.UNSAFE

@@ -7,6 +7,7 @@ from typing import FrozenSet, List, Optional
 import libcst as cst
 
 from leaklint.analysis.calls import terminal_name
+from leaklint.analysis.guards import function_of
 from leaklint.analysis.spawning import receiver_kind
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Edit, Fix
@@ -45,7 +46,13 @@ importers may read it), put in a list, tuple or set display that is itself a sta
 used only as the test of an `if`/`while`, or made inline in the collection handed to
 `asyncio.wait(..., return_when=FIRST_COMPLETED)` (or `FIRST_EXCEPTION`) whose pending
 set is dropped (the result discarded, or `done, _ = ...` with the second name never
-read): the tasks still running when it returns are kept and cancelled by no one."""
+read): the tasks still running when it returns are kept and cancelled by no one.
+
+When the spawned coroutine is a function of the module whose whole body is one `try`
+with an `except Exception`/`BaseException` (or bare `except`) handler that logs the
+error or hands it to a call (`except Exception as err: await self._error_cb(err)`), the
+task is still reported (the weak reference stands: it can vanish mid-flight), but the
+message says its errors are logged or reported rather than lost."""
     fix_applicability = Applicability.UNSAFE
     fix_description = (
         "Keep the task in a module-level set and discard it when done: "
@@ -95,7 +102,10 @@ read): the tasks still running when it returns are kept and cancelled by no one.
                 func = call.func
                 plain = type(func) is ast.Attribute and func.attr in factories and type(func.value) is ast.Name
                 # `asyncio.create_task(...)` needs its imports; `self._loop.create_task(...)` its class
-                yield index.need(call, func.value if plain else func)
+                # the message says whether the spawned function logs its own errors: its body
+                work = call.args[0] if call.args else None
+                named = terminal(work.func) if type(work) is ast.Call else None
+                yield index.need(call, func.value if plain else func, names=frozenset({named} if named else ()))
 
     def _visit_expr(self, node: cst.Expr) -> None:
         call = node.value
@@ -115,7 +125,7 @@ read): the tasks still running when it returns are kept and cancelled by no one.
         self.report(
             call,
             f"task from {what} is not kept: the event loop holds tasks only weakly, so it can be "
-            "garbage-collected before it finishes and its exception is lost — keep a reference "
+            f"garbage-collected before it finishes{_fate(self.ctx, call)} — keep a reference "
             "(e.g. in a set, with add_done_callback(set.discard))",
             self._fix(node, call),
         )
@@ -238,7 +248,7 @@ read): the tasks still running when it returns are kept and cancelled by no one.
         self.report(
             value,
             f"task from {what} is bound to `{target.value}`, which is never read: the event loop holds tasks "
-            "only weakly, so it can be garbage-collected before it finishes and its exception is lost — "
+            f"only weakly, so it can be garbage-collected before it finishes{_fate(self.ctx, value)} — "
             "keep a reference (e.g. in a set, with add_done_callback(set.discard))",
             Fix(Applicability.SUGGESTED, self.fix_description),
         )
@@ -256,7 +266,7 @@ read): the tasks still running when it returns are kept and cancelled by no one.
                             call,
                             f"task from {what} is put in a {type(value).__name__.lower()} that is thrown away: "
                             "the event loop holds tasks only weakly, so it can be garbage-collected before it "
-                            "finishes and its exception is lost — keep a reference",
+                            f"finishes{_fate(self.ctx, call)} — keep a reference",
                             Fix(Applicability.SUGGESTED, self.fix_description),
                         )
 
@@ -276,7 +286,7 @@ read): the tasks still running when it returns are kept and cancelled by no one.
             self.report(
                 test,
                 f"task from {what} is only tested for truth and then dropped: the event loop holds tasks only "
-                "weakly, so it can be garbage-collected before it finishes and its exception is lost — keep a "
+                f"weakly, so it can be garbage-collected before it finishes{_fate(self.ctx, test)} — keep a "
                 "reference",
                 Fix(Applicability.SUGGESTED, self.fix_description),
             )
@@ -354,11 +364,12 @@ read): the tasks still running when it returns are kept and cancelled by no one.
         what = self._spawner(body)
         if what is None:
             return
+        fate = _fate(self.ctx, body)
         self.report(
             body,
             f"task from {what} is not kept: `{terminal_name(owner.func)}` drops what the lambda returns, "
             "and the event loop holds tasks only weakly, so it can be garbage-collected before it "
-            "finishes and its exception is lost — start it from a function that keeps a reference",
+            f"finishes{fate} — start it from a function that keeps a reference",
             Fix(Applicability.SUGGESTED, self.fix_description),
         )
 
@@ -437,3 +448,51 @@ def _fresh_name(base: str, taken: FrozenSet[str]) -> str:
 
 def _is_coroutine_call(call: cst.Call) -> bool:
     return bool(call.args) and isinstance(call.args[0].value, cst.Call) and call.args[0].keyword is None
+
+
+# Handlers that catch every error a coroutine can raise, and calls that record one.
+_CATCH_ALL = frozenset({"Exception", "BaseException"})
+_LOGGING_CALLS = frozenset({"exception", "error", "critical", "warning", "warn", "log", "info", "debug",
+                            "print", "print_exc", "print_exception"})
+
+
+def _fate(ctx, spawn: cst.Call) -> str:
+    """What the message says becomes of the task's errors."""
+    logged = _logs_own_errors(ctx, spawn)
+    if logged:
+        return (f" (`{logged}` catches its own errors and logs or reports them, so none is lost, but the "
+                "work may silently never finish)")
+    return " and its exception is lost"
+
+
+def _logs_own_errors(ctx, spawn: cst.Call) -> Optional[str]:
+    """The name of the function a spawn runs (`create_task(self._run())`), when it is
+    defined in this module and its whole body (a docstring aside) is one `try` whose
+    handler for `Exception`/`BaseException` (or a bare `except`) logs (a logging call) or
+    reports the error (passes the name it binds to a call: `await self._error_cb(err)`):
+    then no error of the task goes unretrieved. None otherwise."""
+    if not spawn.args or type(spawn.args[0].value) is not cst.Call:
+        return None
+    work = spawn.args[0].value
+    function = function_of(ctx, work.func)
+    if function is None or type(function.body) is not cst.IndentedBlock:
+        return None
+    body = list(function.body.body)
+    if body and type(body[0]) is cst.SimpleStatementLine and len(body[0].body) == 1 \
+            and type(body[0].body[0]) is cst.Expr and isinstance(body[0].body[0].value, cst.BaseString):
+        body = body[1:]  # the docstring
+    if len(body) != 1 or type(body[0]) is not cst.Try:
+        return None
+    for handler in body[0].handlers:
+        caught = handler.type
+        names = [caught] if caught is None or type(caught) is not cst.Tuple else [e.value for e in caught.elements]
+        if not any(c is None or terminal_name(c) in _CATCH_ALL for c in names):
+            continue
+        bound = handler.name.name.value if handler.name is not None and type(handler.name.name) is cst.Name else None
+        for node in walk(handler.body):
+            if type(node) is not cst.Call:
+                continue
+            if terminal_name(node.func) in _LOGGING_CALLS or (
+                    bound is not None and any(type(a.value) is cst.Name and a.value.value == bound for a in node.args)):
+                return function.name.value
+    return None

@@ -39,8 +39,13 @@ created with no size at all are LL402's business, reported only when they are fe
 loop or a handler. Values are followed through constants and aliases.
 
 Not flagged: a queue handed to `logging.handlers.QueueHandler` or `QueueListener` (or a
-class of the module derived from one), directly (`QueueHandler(queue.Queue(-1))`) or
-through the name or `self.` attribute it is bound to. That is the logging cookbook's
+class of the module derived from one, however the base is imported), directly
+(`QueueHandler(queue.Queue(-1))`) or through the name or `self.` attribute it is bound
+to; and likewise a queue a derived class hands to its base's `__init__`
+(`class H(QueueHandler): def __init__(self): super().__init__(Queue(-1))`, or
+`QueueHandler.__init__(self, ...)`). picologging's drop-in `QueueHandler` and
+`QueueListener` count the same: its C `enqueue` uses `put_nowait` too. In a class that derives from neither,
+`super().__init__(Queue(-1))` is still reported. That is the logging cookbook's
 form: `QueueHandler.enqueue` uses `put_nowait`, so a bound would make a burst of
 records raise `queue.Full` and be dropped instead of waiting — the suggested fix would
 be wrong there.
@@ -67,6 +72,8 @@ first, and its fix bounds every one of them."""
         "from collections import deque\n\nhistory = deque(maxlen=50)\n",
         "class Queue:\n    def __init__(self, maxsize): ...\n\njobs = Queue(0)  # not the standard library's\n",
         "import logging.handlers, queue\n\nhandler = logging.handlers.QueueHandler(queue.Queue(-1))  # the cookbook's form\n",
+        "import logging.handlers, queue\n\nclass Handler(logging.handlers.QueueHandler):\n"
+        "    def __init__(self):\n        super().__init__(queue.Queue(-1))  # the cookbook's form, derived\n",
     )
 
     @classmethod
