@@ -104,15 +104,7 @@ class Cache:
 
     def get(self, path: str, data: bytes) -> Optional[List[Diagnostic]]:
         """The cached diagnostics of `path` if its content is unchanged, else None."""
-        entry = self.entries.get(os.path.abspath(path))
-        if not isinstance(entry, dict) or entry.get("sha256") != content_hash(data):
-            return None
-        try:
-            diagnostics = [from_data(item, path) for item in entry["diagnostics"]]
-        except (KeyError, TypeError, ValueError):
-            return None
-        self.hits += 1
-        return diagnostics
+        return self._diagnostics(path, self.entry(path, content_hash(data)))
 
     def entry(self, path: str, digest: str) -> Optional[Dict[str, Any]]:
         """The raw entry of `path` if it was recorded for the content whose hash is
@@ -127,7 +119,13 @@ class Cache:
         """The cached diagnostics of `path`'s content `digest`, if the index facts they
         used still hash to `deps`."""
         entry = self.entry(path, digest)
-        if entry is None or entry.get("deps") != deps or "diagnostics" not in entry:
+        if entry is None or entry.get("deps") != deps:
+            return None
+        return self._diagnostics(path, entry)
+
+    def _diagnostics(self, path: str, entry: Optional[Dict[str, Any]]) -> Optional[List[Diagnostic]]:
+        """An entry's diagnostics (a hit), or None when it has none that read back."""
+        if entry is None:
             return None
         try:
             diagnostics = [from_data(item, path) for item in entry["diagnostics"]]

@@ -63,6 +63,28 @@ def terminal(expr: ast.AST) -> Optional[str]:
     return None
 
 
+def name_bindings(root: ast.AST) -> Iterator[Tuple[Set[str], ast.AST]]:
+    """The plain names each binding under `root` binds, with the value bound (an
+    assignment's value, a loop's iterable, a `with` item's context expression)."""
+    for node in ast.walk(root):
+        kind = type(node)
+        if kind is ast.Assign:
+            targets, value = node.targets, node.value  # type: ignore[attr-defined]
+        elif kind in (ast.AnnAssign, ast.AugAssign, ast.NamedExpr):
+            targets, value = [node.target], node.value  # type: ignore[attr-defined]
+        elif kind in (ast.For, ast.AsyncFor, ast.comprehension):
+            targets, value = [node.target], node.iter  # type: ignore[attr-defined]
+        elif kind is ast.withitem:
+            targets, value = [node.optional_vars], node.context_expr  # type: ignore[attr-defined]
+        else:
+            continue
+        if value is None:
+            continue
+        bound = {n.id for t in targets if t is not None for n in ast.walk(t) if type(n) is ast.Name}  # type: ignore[attr-defined]
+        if bound:
+            yield bound, value
+
+
 class AstFile:
     """CPython's tree of one file with parent links and its nodes by type: what the
     rules' candidate checks read. Built in one walk."""
@@ -338,24 +360,10 @@ class AstFile:
         memo = self._derived.get(function)
         if memo is not None:
             return memo
-        bindings: List[Tuple[Set[str], Set[str]]] = []  # (targets, names in the value)
-        for node in ast.walk(function):
-            kind = type(node)
-            if kind is ast.Assign:
-                targets, value = node.targets, node.value  # type: ignore[attr-defined]
-            elif kind in (ast.AnnAssign, ast.AugAssign, ast.NamedExpr):
-                targets, value = [node.target], node.value  # type: ignore[attr-defined]
-            elif kind in (ast.For, ast.AsyncFor, ast.comprehension):
-                targets, value = [node.target], node.iter  # type: ignore[attr-defined]
-            elif kind is ast.withitem:
-                targets, value = [node.optional_vars], node.context_expr  # type: ignore[attr-defined]
-            else:
-                continue
-            if value is None:
-                continue
-            bound = {n.id for t in targets if t is not None for n in ast.walk(t) if type(n) is ast.Name}
-            if bound:
-                bindings.append((bound, {n.id for n in ast.walk(value) if type(n) is ast.Name}))
+        bindings: List[Tuple[Set[str], Set[str]]] = [  # (targets, names in the value)
+            (bound, {n.id for n in ast.walk(value) if type(n) is ast.Name})  # type: ignore[attr-defined]
+            for bound, value in name_bindings(function)
+        ]
         derived = set(_HOLDERS)
         changed = True
         while changed:

@@ -9,7 +9,7 @@ from typing import FrozenSet, Iterator, List, Sequence, Set, Tuple
 
 from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
 from leaklint.knowledge import spawns as api
-from leaklint.sieve import CLASS, COMPREHENSIONS, DEFS, FUNCTIONS, AstFile, Need, terminal
+from leaklint.sieve import CLASS, COMPREHENSIONS, DEFS, FUNCTIONS, AstFile, Need, name_bindings, terminal
 
 SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
 _WITH = (ast.With, ast.AsyncWith)
@@ -195,24 +195,7 @@ def _binding_names(index: AstFile, unit: ast.AST, call: ast.AST) -> Tuple[Set[st
             names |= index.identifiers(iterable)
     bindings = index.memo.get(("ll1_bindings", unit))
     if bindings is None:
-        bindings = []
-        for node in ast.walk(unit):
-            kind = type(node)
-            if kind is ast.Assign:
-                targets, value = node.targets, node.value  # type: ignore[attr-defined]
-            elif kind in (ast.AnnAssign, ast.AugAssign, ast.NamedExpr):
-                targets, value = [node.target], node.value  # type: ignore[attr-defined]
-            elif kind in (ast.For, ast.AsyncFor, ast.comprehension):
-                targets, value = [node.target], node.iter  # type: ignore[attr-defined]
-            elif kind is ast.withitem:
-                targets, value = [node.optional_vars], node.context_expr  # type: ignore[attr-defined]
-            else:
-                continue
-            if value is None:
-                continue
-            bound = {n.id for t in targets if t is not None for n in ast.walk(t) if type(n) is ast.Name}
-            if bound:
-                bindings.append((bound, index.identifiers(value), value))
+        bindings = [(bound, index.identifiers(value), value) for bound, value in name_bindings(unit)]
         index.memo[("ll1_bindings", unit)] = bindings
     values: List[ast.AST] = []
     taken: Set[int] = set()
