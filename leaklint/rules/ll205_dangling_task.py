@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ast
-from typing import FrozenSet, List, Optional
+from typing import FrozenSet, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
@@ -122,13 +122,26 @@ message says its errors are logged or reported rather than lost."""
         what = self._spawner(call)
         if what is None:
             return
+        self._weakly_held(call, what, "is not kept", _KEEP_IN_SET, self._fix(node, call))
+
+    def _weakly_held(self, call: cst.Call, what: str, how: str, advice: str = "keep a reference",
+                     fix: Optional[Fix] = None) -> None:
+        """Report a task nothing keeps: `how` says what became of it."""
         self.report(
             call,
-            f"task from {what} is not kept: the event loop holds tasks only weakly, so it can be "
-            f"garbage-collected before it finishes{_fate(self.ctx, call)} — keep a reference "
-            "(e.g. in a set, with add_done_callback(set.discard))",
-            self._fix(node, call),
+            f"task from {what} {how}: the event loop holds tasks only weakly, so it can be "
+            f"garbage-collected before it finishes{_fate(self.ctx, call)} — {advice}",
+            fix or Fix(Applicability.SUGGESTED, self.fix_description),
         )
+
+    def _spawns_in(self, display: cst.BaseExpression) -> Iterator[Tuple[cst.Call, str]]:
+        """The spawn calls written as elements of a list, tuple or set display."""
+        for element in getattr(display, "elements", ()):
+            call = element.value
+            if type(call) is cst.Call:
+                what = self._spawner(call)
+                if what is not None:
+                    yield call, what
 
     # --- the fix: `task = spawn(...)`, kept in a module-level set until done ------------
 
@@ -245,30 +258,14 @@ message says its errors are logged or reported rather than lost."""
         what = self._spawner(value)
         if what is None or _reads(function, target.value, target):
             return
-        self.report(
-            value,
-            f"task from {what} is bound to `{target.value}`, which is never read: the event loop holds tasks "
-            f"only weakly, so it can be garbage-collected before it finishes{_fate(self.ctx, value)} — "
-            "keep a reference (e.g. in a set, with add_done_callback(set.discard))",
-            Fix(Applicability.SUGGESTED, self.fix_description),
-        )
+        self._weakly_held(value, what, f"is bound to `{target.value}`, which is never read", _KEEP_IN_SET)
 
     def visit_Expr(self, node: cst.Expr) -> None:
         self._visit_expr(node)
         value = node.value
         if type(value) in (cst.List, cst.Tuple, cst.Set):
-            for element in value.elements:
-                call = element.value
-                if type(call) is cst.Call:
-                    what = self._spawner(call)
-                    if what is not None:
-                        self.report(
-                            call,
-                            f"task from {what} is put in a {type(value).__name__.lower()} that is thrown away: "
-                            "the event loop holds tasks only weakly, so it can be garbage-collected before it "
-                            f"finishes{_fate(self.ctx, call)} — keep a reference",
-                            Fix(Applicability.SUGGESTED, self.fix_description),
-                        )
+            for call, what in self._spawns_in(value):
+                self._weakly_held(call, what, f"is put in a {type(value).__name__.lower()} that is thrown away")
 
     def visit_If(self, node: cst.If) -> None:
         self._condition(node.test)
@@ -283,13 +280,7 @@ message says its errors are logged or reported rather than lost."""
             return
         what = self._spawner(test)
         if what is not None:
-            self.report(
-                test,
-                f"task from {what} is only tested for truth and then dropped: the event loop holds tasks only "
-                f"weakly, so it can be garbage-collected before it finishes{_fate(self.ctx, test)} — keep a "
-                "reference",
-                Fix(Applicability.SUGGESTED, self.fix_description),
-            )
+            self._weakly_held(test, what, "is only tested for truth and then dropped")
 
     def visit_Call(self, node: cst.Call) -> None:
         """`done, _ = await asyncio.wait({create_task(a()), create_task(b())},
@@ -305,19 +296,15 @@ message says its errors are logged or reported rather than lost."""
         display = node.args[0].value
         if type(display) not in (cst.List, cst.Tuple, cst.Set) or not self._pending_dropped(node):
             return
-        for element in display.elements:
-            call = element.value
-            if type(call) is cst.Call:
-                what = self._spawner(call)
-                if what is not None:
-                    self.report(
-                        call,
-                        f"task from {what} is made inline for `asyncio.wait(..., return_when="
-                        f"{terminal_name(when.value)})`, and the tasks still pending when it returns are kept by "
-                        "no one: never awaited or cancelled, they may be collected mid-flight and their "
-                        "exceptions are lost — bind them and cancel (or await) the pending ones",
-                        Fix(Applicability.SUGGESTED, self.fix_description),
-                    )
+        for call, what in self._spawns_in(display):
+            self.report(
+                call,
+                f"task from {what} is made inline for `asyncio.wait(..., return_when="
+                f"{terminal_name(when.value)})`, and the tasks still pending when it returns are kept by "
+                "no one: never awaited or cancelled, they may be collected mid-flight and their "
+                "exceptions are lost — bind them and cancel (or await) the pending ones",
+                Fix(Applicability.SUGGESTED, self.fix_description),
+            )
 
     def _pending_dropped(self, call: cst.Call) -> bool:
         stack = self.ctx.stack
@@ -375,6 +362,7 @@ message says its errors are logged or reported rather than lost."""
 
 
 _CALLBACK_REGISTRARS = frozenset(CALLBACK_REGISTRARS)
+_KEEP_IN_SET = "keep a reference (e.g. in a set, with add_done_callback(set.discard))"
 
 
 def _names_in(node: cst.CSTNode) -> FrozenSet[str]:
