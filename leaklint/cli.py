@@ -34,14 +34,20 @@ class UsageError(Exception):
     pass
 
 
-def _codes(value: str) -> List[str]:
-    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
-    for code in codes:
+def _checked_list(value: str, check: Callable[[str], Any]) -> List[str]:
+    """A comma-separated option's items, each passed by `check` (a ValueError is a usage
+    error naming the item)."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    for item in items:
         try:
-            check_code_prefix(code)
+            check(item)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-    return codes
+    return items
+
+
+def _codes(value: str) -> List[str]:
+    return _checked_list(value.upper(), check_code_prefix)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,13 +134,7 @@ def _per_file_ignore(value: str) -> Tuple[str, Tuple[str, ...]]:
 
 
 def _glob_list(value: str) -> List[str]:
-    globs = [g.strip() for g in value.split(",") if g.strip()]
-    for pattern in globs:
-        try:
-            check_glob(pattern)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    return globs
+    return _checked_list(value, check_glob)
 
 
 def _add_file_arguments(check: argparse.ArgumentParser) -> None:
