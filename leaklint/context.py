@@ -3,7 +3,7 @@ shared analyses (name resolution, constant values), computed once per file."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, AbstractSet, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, AbstractSet, Any, Dict, List, Optional, Type, TypeVar
 
 import libcst as cst
 
@@ -24,6 +24,9 @@ _ALIASES = re.compile(
     r"\bas[ \t]+([A-Za-z_]\w*)|^[ \t]*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*[A-Za-z_][\w.]*[ \t]*(?:#.*)?$",
     re.MULTILINE,
 )
+
+
+T = TypeVar("T")
 
 
 class FileContext:
@@ -56,6 +59,15 @@ class FileContext:
         self.project = project
         # where analyses that only hold a scope find it (subscribing.receiver_class)
         self.scope.memo["leaklint.project"] = project
+        self._states: Dict[type, Any] = {}
+
+    def state(self, kind: Type[T]) -> T:
+        """This file's instance of an analysis's per-file cache class (made on first use),
+        shared by every rule linting the file."""
+        found = self._states.get(kind)
+        if found is None:
+            found = self._states[kind] = kind()
+        return found
 
     # --- where the walk is --------------------------------------------------------
 

@@ -11,7 +11,6 @@ semaphore or limiter. Both answer None when they cannot show it.
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
@@ -49,14 +48,8 @@ class _Memo:
         self.budget = 0  # steps left to the outside_size query being answered
 
 
-_MEMOS: "weakref.WeakKeyDictionary[FileContext, _Memo]" = weakref.WeakKeyDictionary()
-
-
 def _memo(ctx: "FileContext") -> _Memo:
-    found = _MEMOS.get(ctx)
-    if found is None:
-        found = _MEMOS[ctx] = _Memo()
-    return found
+    return ctx.state(_Memo)
 
 
 def _words(expr: Optional[cst.BaseExpression]) -> List[str]:

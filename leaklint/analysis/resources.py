@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import enum
 import re
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -68,14 +67,8 @@ class _FileState:
         self.binds: Dict[cst.CSTNode, frozenset] = {}  # names a nested scope binds
 
 
-_STATES: "weakref.WeakKeyDictionary[FileContext, _FileState]" = weakref.WeakKeyDictionary()
-
-
 def _state(ctx: "FileContext") -> _FileState:
-    state = _STATES.get(ctx)
-    if state is None:
-        state = _STATES[ctx] = _FileState()
-    return state
+    return ctx.state(_FileState)
 
 
 def short_names(knowledge) -> frozenset:
