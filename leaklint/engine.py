@@ -13,7 +13,7 @@ from leaklint import sieve
 from leaklint.config import Settings
 from leaklint.diagnostics import Diagnostic, Finding
 from leaklint.noqa import LineNoqa, file_noqa_codes, source_lines  # file_noqa_codes: notebook.py imports it from here
-from leaklint.project import ModuleView, ProjectIndex, local_view, summarize_text, summarize_tree, summary_of
+from leaklint.project import ModuleView, ProjectIndex, local_view, summarize_tree, summary_of
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -81,22 +81,38 @@ class _Dispatch:
     """visit_/leave_ handlers of the selected rules, indexed by node type."""
 
     def __init__(self, rules: Sequence["Rule"]) -> None:
-        import libcst as cst
-
         self.visit: Dict[type, List[Callable]] = {}
         self.leave: Dict[type, List[Callable]] = {}
         for rule in rules:
-            for attr in dir(type(rule)):
-                if attr.startswith("visit_"):
-                    table, name = self.visit, attr[6:]
-                elif attr.startswith("leave_"):
-                    table, name = self.leave, attr[6:]
-                else:
-                    continue
-                node_type = getattr(cst, name, None)
-                if not isinstance(node_type, type) or not issubclass(node_type, cst.CSTNode):
-                    raise TypeError(f"{type(rule).__name__}.{attr}: libcst has no node type {name!r}")
+            for leaving, node_type, attr in _handlers(type(rule)):
+                table = self.leave if leaving else self.visit
                 table.setdefault(node_type, []).append(getattr(rule, attr))
+
+
+_HANDLERS: Dict[type, List[Tuple[bool, type, str]]] = {}
+
+
+def _handlers(rule: type) -> List[Tuple[bool, type, str]]:
+    """A rule class's handlers: (leave?, node type, method name), found once per class
+    (reading `dir()` per file cost more than some rules' whole walk)."""
+    found = _HANDLERS.get(rule)
+    if found is None:
+        import libcst as cst
+
+        found = []
+        for attr in dir(rule):
+            if attr.startswith("visit_"):
+                leaving, name = False, attr[6:]
+            elif attr.startswith("leave_"):
+                leaving, name = True, attr[6:]
+            else:
+                continue
+            node_type = getattr(cst, name, None)
+            if not isinstance(node_type, type) or not issubclass(node_type, cst.CSTNode):
+                raise TypeError(f"{rule.__name__}.{attr}: libcst has no node type {name!r}")
+            found.append((leaving, node_type, attr))
+        _HANDLERS[rule] = found
+    return found
 
 
 def _walk(module: "cst.Module", ctx: "FileContext", dispatch: _Dispatch) -> None:
@@ -294,7 +310,7 @@ def lint_text(source: SourceFile, settings: Settings, *, cpython_parsed: bool = 
     from leaklint.context import FileContext
 
     try:
-        module = cst.parse_module(parse_text)
+        module = _parse_unvalidated(cst, parse_text)
     except Exception as exc:  # ParserSyntaxError, and the native parser's other complaints
         if parse_text is not text:  # a slice libcst refuses: judge the file as it is
             again = lint_text(source, settings, cpython_parsed=True, whole=True, project=project)
@@ -337,6 +353,26 @@ def __getattr__(name: str):
 
         return libcst
     raise AttributeError(name)
+
+
+def _parse_unvalidated(cst, text: str) -> "cst.Module":
+    """libcst's parse of `text`, without the check each new node runs on itself
+    (`CSTNode._validate`, a sixth of the parse): what the parser builds is valid by
+    construction, as libcst's own comment on `__post_init__` says. Nodes built later
+    (fixes) are checked as usual."""
+    node_class = cst.CSTNode
+    check = node_class.__dict__.get("__post_init__")
+    if check is None:  # a libcst that validates elsewhere: parse as it does
+        return cst.parse_module(text)
+    node_class.__post_init__ = _skip_validation
+    try:
+        return cst.parse_module(text)
+    finally:
+        node_class.__post_init__ = check
+
+
+def _skip_validation(self) -> None:
+    pass
 
 
 def _names_project_facts(text: str, project: Union[ModuleView, ProjectIndex, None]) -> bool:
