@@ -394,6 +394,8 @@ def _within_budget(wanted: List[Diagnostic], limit: int, stdin_name: str) -> Lis
 
 def _sarif_edits(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Settings], stdin: Optional[bytes],
                  stdin_filename: Optional[str]) -> Callable[[Diagnostic], List[TextEdit]]:
+    if not any(d.fix is not None and d.fix.applicability is not Applicability.SUGGESTED for d in diagnostics):
+        return lambda d: []
     lookup = _fix_lookup(diagnostics, settings_of, stdin, stdin_filename)
 
     from leaklint.fixes import text_edits
@@ -408,6 +410,8 @@ def _sarif_edits(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Setti
 def _fix_diffs(diagnostics: Sequence[Diagnostic], settings_of: Dict[str, Settings], stdin: Optional[bytes],
                stdin_filename: Optional[str], unsafe: bool) -> Callable[[Diagnostic], Optional[List[str]]]:
     applying = [d for d in diagnostics if d.fix is not None and d.fix.applies(unsafe)]
+    if not applying:  # nothing to show: no libcst (a warm run is mostly its import)
+        return lambda d: None
     lookup = _fix_lookup(applying, settings_of, stdin, stdin_filename, limit=MAX_FIX_DIFFS)
     from leaklint.fixes import fix_diff  # libcst: only when a fix is shown
 
