@@ -322,6 +322,16 @@ class AstFile:
             found = self._summaries[node] = Summary(frozenset(names), frozenset(attrs), frozenset(held))
         return found
 
+    def stored_names(self, function: ast.AST) -> FrozenSet[str]:
+        """The plain names stored anywhere under `function` (nested scopes included)."""
+        key = ("stored_names", function)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = frozenset(
+                n.id for n in ast.walk(function)  # type: ignore[attr-defined]
+                if type(n) is ast.Name and type(n.ctx) is not ast.Load)  # type: ignore[attr-defined]
+        return found
+
     def identifiers(self, node: ast.AST) -> FrozenSet[str]:
         """Every name and attribute name under `node`: what a `Need.names` asks for when
         the rule may follow any of them to a definition (`partial(self.handle, x)`)."""
@@ -452,6 +462,45 @@ def bounded_literal(expr: ast.AST, threshold: int, sentinels: Iterable[object] =
             return False
         return not any(s is not None and not isinstance(s, str) and value == s for s in sentinels)
     return False  # None, Ellipsis, complex
+
+
+# The last names of analysis.values' named constants (`sys.maxsize`, `math.inf`, `np.Inf`)
+_CONSTANT_NAMES = frozenset({"maxsize", "inf", "Inf"})
+# calls analysis.values evaluates: `len(x)` (the work's size), `float("inf")`, `int(...)`
+_EVALUATED_CALLS = frozenset({"len", "float", "int"})
+
+
+def may_evaluate(index: "AstFile", expr: ast.AST, at: ast.AST) -> bool:
+    """Whether analysis.values may give `expr` (read at `at`) a value, which is what a
+    rule needs to call a limit unbounded: it answers UNKNOWN for a parameter, an
+    attribute other than a named constant, or a call other than `len`/`float`/`int`.
+    Over-approximates (a name the function assigns may hold anything)."""
+    kind = type(expr)
+    if kind is ast.Constant:
+        return True
+    if kind is ast.UnaryOp:
+        return may_evaluate(index, expr.operand, at)  # type: ignore[attr-defined]
+    if kind is ast.BinOp:
+        return may_evaluate(index, expr.left, at) and may_evaluate(index, expr.right, at)  # type: ignore[attr-defined]
+    if kind is ast.Call:
+        label = terminal(expr.func)  # type: ignore[attr-defined]
+        return label is not None and bool(({label} | index.alias_origins.get(label, frozenset())) & _EVALUATED_CALLS)
+    if kind is ast.Attribute:
+        return expr.attr in _CONSTANT_NAMES  # type: ignore[attr-defined]
+    if kind is ast.Name:
+        name = expr.id  # type: ignore[attr-defined]
+        if name in _CONSTANT_NAMES or not index.alias_origins.get(name, frozenset()).isdisjoint(_CONSTANT_NAMES):
+            return True
+        for up in index.ancestors(at):  # the innermost function that binds it decides
+            if isinstance(up, FUNCTIONS):
+                if name in index.stored_names(up):
+                    return True
+                args = up.args  # type: ignore[attr-defined]
+                params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+                if any(p is not None and p.arg == name for p in params):
+                    return False  # a parameter: never one value
+        return True
+    return False
 
 
 # --- slicing --------------------------------------------------------------------

@@ -164,7 +164,7 @@ CROSS_UNIT = {
         class Middleware:
             def __init__(self, workers):
                 # LL101 keeps this for the limit; LL203 must then see the hand-over below
-                self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+                self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=len(workers))
 
             async def __call__(self, scope):
                 await Responder(self.executor, scope)()
@@ -343,3 +343,90 @@ def test_a_failing_candidate_check_means_the_whole_file(monkeypatch):
 
     monkeypatch.setattr(rule, "candidates", classmethod(lambda cls, index: broken(index)))
     assert [d.code for d in lint_source(source, "m.py", EVERY_RULE).diagnostics] == ["LL205"]
+
+
+DEFAULTS = Settings()
+# What the candidate checks leave out because the rule's own reading cannot report it:
+# (source, selection) -> the plan is None (libcst never sees the file).
+NOT_CANDIDATES = {
+    "a limit from a parameter (values cannot tell it)": """
+        import asyncio
+
+        def make(n):
+            return asyncio.Semaphore(n)
+        """,
+    "a fan-out whose work reaches no I/O (LL104's, off by default)": """
+        import asyncio
+
+        async def double(x):
+            return x * 2
+
+        async def run(items):
+            return await asyncio.gather(*(double(x) for x in items))
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_CANDIDATES))
+def test_what_no_default_rule_can_report_is_not_parsed(name, unsieved):
+    source = textwrap.dedent(NOT_CANDIDATES[name]).lstrip()
+    _tree, kept = _plan(source, DEFAULTS)
+    assert kept is None
+    assert _key(lint_source(source, "m.py", DEFAULTS)) == unsieved(lint_source, source, "m.py", DEFAULTS)
+
+
+def test_the_strict_fan_out_reading_still_gets_its_candidates():
+    source = textwrap.dedent(NOT_CANDIDATES["a fan-out whose work reaches no I/O (LL104's, off by default)"])
+    strict = Settings().with_overrides(extend_select=("LL104",))
+    assert _plan(source, strict)[1] is not None
+    assert [d.code for d in lint_source(source, "m.py", strict).diagnostics] == ["LL104"]
+
+
+# Sites judged from a few places of the file: those places are kept, not the whole file.
+NARROWED = {
+    "a subscription in __init__ (LL305)": """
+        import logging
+
+        class Worker:
+            def __init__(self):
+                logging.getLogger("w").addHandler(logging.StreamHandler())  # reported
+
+        class Quiet:
+            def __init__(self):
+                self.log = logging.getLogger("q")
+                self.log.addHandler(logging.StreamHandler())
+
+            def reset(self):
+                self.log.removeHandler(self.log.handlers[0])  # undone: not reported
+
+        def unrelated():
+            return 5
+        """,
+    "a queue fed per call whose class also spawns (LL402)": """
+        import asyncio
+
+        class Protocol:
+            def __init__(self):
+                self._queue = asyncio.Queue()
+
+            def data_received(self, data):
+                self._queue.put_nowait(data)
+
+            async def consume(self):
+                while True:
+                    item = await self._queue.get()
+                    self._tg.create_task(handle(item))
+
+        def unrelated():
+            return 5
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(NARROWED))
+def test_a_site_judged_from_other_places_keeps_those_not_the_file(name, unsieved):
+    source = textwrap.dedent(NARROWED[name]).lstrip()
+    tree, kept = _plan(source, DEFAULTS)
+    assert kept is not None and not kept.whole_file
+    assert "def unrelated(): pass" in sieve.sliced_text(source, tree, kept)
+    assert _key(lint_source(source, "m.py", DEFAULTS)) == unsieved(lint_source, source, "m.py", DEFAULTS)

@@ -17,7 +17,7 @@ from leaklint.analysis.spawning import SPAWNER_NAMES, Spawn, clauses_from, few_i
 from leaklint.analysis.walk import SCOPE_NODES, iter_children, walk
 from leaklint.knowledge import last_component
 from leaklint.knowledge import spawns as api
-from leaklint.knowledge.limits import LIMITER_ACQUIRE_METHODS
+from leaklint.knowledge.limits import FEED_METHODS, LIMITER_ACQUIRE_METHODS
 
 if TYPE_CHECKING:
     from leaklint.context import FileContext
@@ -111,12 +111,10 @@ def feeds_under(ctx: "FileContext", limiters: Set[str]) -> bool:
         if type(node) is not cst.With or not any(code(i.item).strip() in limiters for i in node.items):
             continue
         for inner in _statements(node.body):
-            if type(inner) is cst.Call and type(inner.func) is cst.Attribute and inner.func.attr.value in _FEEDS:
+            if type(inner) is cst.Call and type(inner.func) is cst.Attribute and inner.func.attr.value in FEED_METHODS:
                 return True
     return False
 
-
-_FEEDS = frozenset(("send", "send_nowait", "put", "put_nowait"))
 
 
 def function_of(ctx: "FileContext", expr: Optional[cst.BaseExpression]) -> Optional[cst.FunctionDef]:

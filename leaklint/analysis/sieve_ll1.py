@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from typing import FrozenSet, Iterator, List, Sequence, Set, Tuple
 
 from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
+from leaklint.knowledge import io_apis as io
 from leaklint.knowledge import spawns as api
+from leaklint.knowledge.limits import FEED_METHODS
 from leaklint.sieve import CLASS, COMPREHENSIONS, DEFS, FUNCTIONS, AstFile, Need, name_bindings, terminal
 
 SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
@@ -82,6 +85,18 @@ def _methods_named(index: AstFile, node: ast.AST, names: FrozenSet[str]) -> List
     if owner is None:
         return []
     return [m for m in owner.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in names]
+
+
+def feeding_withs(index: AstFile) -> List[ast.AST]:
+    """The `with` blocks of the module that send or put into something
+    (analysis.guards.feeds_under): a producer maybe holding a handler's limiter."""
+    found = index.memo.get("ll1_feeding_withs")
+    if found is None:
+        found = index.memo["ll1_feeding_withs"] = [
+            node for node in index.of(ast.With, ast.AsyncWith)
+            if any(type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr in FEED_METHODS  # type: ignore[attr-defined]
+                   for n in ast.walk(node))]
+    return found
 
 
 def holds_with(index: AstFile, names: FrozenSet[str]) -> bool:
@@ -270,3 +285,70 @@ def _called_names(index: AstFile, definition: ast.AST) -> FrozenSet[str]:
                     names |= index.identifiers(arg)
         found = index.memo[key] = frozenset(names)
     return found
+
+
+# --- could the work reach I/O? (analysis.provenance.io_reached, over-approximated) ---
+
+_IO_METHODS = frozenset(io.IO_METHODS)
+# `a.b.c` of IO_FUNCTIONS: `c` counts where the file mentions `a` (its import)
+_IO_FUNCTIONS: Tuple[Tuple[str, str], ...] = tuple(sorted({
+    (name.split(".", 1)[0], name.rsplit(".", 1)[-1]) for name in io.IO_FUNCTIONS}))
+# a client's verbs count where the file may hold the client: it mentions the package
+_IO_CLIENTS: Tuple[Tuple[str, str, object], ...] = tuple(
+    (name.split(".", 1)[0], name.rsplit(".", 1)[-1], verbs) for name, (_kind, verbs) in io.IO_CLIENT_METHODS.items())
+
+
+def _io_words(index: AstFile) -> Tuple[FrozenSet[str], bool]:
+    """The identifiers that may make a call I/O in this file, and whether any call may
+    (a client whose every method is I/O may be here)."""
+    found = index.memo.get("ll1_io_words")
+    if found is None:
+        text = index.text
+        typed = index.project.type_words if index.project is not None else frozenset()
+        words: Set[str] = set(_IO_METHODS)
+        anything = False
+        for package, last in _IO_FUNCTIONS:
+            if package == "builtins" or package in text:
+                words.add(last)
+        for package, cls, verbs in _IO_CLIENTS:
+            if package in text or cls in typed:
+                if verbs == "*":
+                    anything = True
+                else:
+                    words.update(verbs)  # type: ignore[arg-type]
+        found = index.memo["ll1_io_words"] = (frozenset(words), anything)
+    return found
+
+
+def may_reach_io(index: AstFile, call: ast.AST, need: Need) -> bool:
+    """Whether the work of the fan-out or spawn at `call` may reach a known I/O API, as
+    analysis.provenance.io_reached judges it, reading what `need` keeps (the call, the
+    definitions it names, the methods that set what it reads): some identifier there
+    is an I/O function or method the file can mean, or a client's verb on a receiver
+    named like one (`session.get`)."""
+    words, anything = _io_words(index)
+    if anything:
+        return True
+    table = _definitions(index)
+    nodes = [call, *need.also, *(d for name in need.names for d in table.get(name, ()))]
+    ids: Set[str] = set(need.names)  # the work's names, also where it was bound (`tasks.append(...)`)
+    for node in nodes:
+        ids |= index.identifiers(node)
+    unit = _outermost_function(index, call)
+    if unit is not None:  # `bound = partial(client.get, ...)` in the function
+        ids |= _binding_names(index, unit, call)[0]
+    for name in list(ids):
+        ids |= index.alias_origins.get(name, frozenset())
+    if not words.isdisjoint(ids):
+        return True
+    parts = {part for name in ids for part in _split(name)}
+    return any(not verbs.isdisjoint(ids) and not receivers.isdisjoint(parts)
+               for _kind, receivers, verbs in io.IO_RECEIVER_CONVENTIONS)
+
+
+def _split(name: str) -> List[str]:
+    return _WORDS.findall(name.lower())  # as analysis.provenance splits a receiver's name
+
+
+_WORDS = re.compile(r"[a-z0-9]+")
+

@@ -73,6 +73,18 @@ def _by_name(knowledge) -> Dict[str, List]:
     return hit[1]
 
 
+def specs_named(index, names: FrozenSet[str]) -> List:
+    """The subscription specs whose callable's last name is one of `names`."""
+    by_name = index.memo.get("ll3.specs_by_name")
+    if by_name is None:
+        by_name = {}
+        for specs in index.knowledge.subscriptions.values():
+            for spec in specs:
+                by_name.setdefault(last_component(spec.callable), []).append(spec)
+        index.memo["ll3.specs_by_name"] = by_name
+    return [spec for name in names for spec in by_name.get(name, ())]
+
+
 def live_names(index) -> FrozenSet[str]:
     text = index.text
     present: Dict[str, bool] = {}  # each word searched for once per file, not once per spec

@@ -180,3 +180,8 @@ LIMIT_ATTRIBUTES = {
 LIMITER_ACQUIRE_METHODS = frozenset({
     "acquire", "acquire_nowait", "acquire_on_behalf_of", "acquire_on_behalf_of_nowait",
 })
+
+
+# Calls that feed a stream or queue: a producer doing one while it holds a handler's
+# limiter waits for the handlers (LL103).
+FEED_METHODS = frozenset({"send", "send_nowait", "put", "put_nowait"})

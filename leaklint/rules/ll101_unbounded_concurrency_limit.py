@@ -15,7 +15,7 @@ from leaklint.knowledge.limits import LIMIT_ATTRIBUTES, SHARED_BOUNDS, UNBOUNDED
 from leaklint.knowledge.specs import LimitParam
 from leaklint.rules.base import Rule
 from leaklint.analysis.walk import walk
-from leaklint.sieve import MODULE, Need, arguments, bounded_literal, terminal
+from leaklint.sieve import MODULE, Need, arguments, bounded_literal, may_evaluate, terminal
 
 
 class UnboundedConcurrencyLimit(Rule):
@@ -101,7 +101,7 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
             label = terminal(call.func)
             specs = [s for name in {label} | index.alias_origins.get(label, frozenset()) for s in by_name.get(name, ())]
             values = [v for spec in specs for v in arguments(call, spec.param, spec.position)
-                      if not bounded_literal(v, threshold, spec.unbounded)]
+                      if not bounded_literal(v, threshold, spec.unbounded) and may_evaluate(index, v, call)]
             if values:
                 if any(_varargs_size(index, call, v) for v in values):
                     # `len(args)` of the function's `*args`: judged by the module's call sites
@@ -114,7 +114,8 @@ it says "no limit" on purpose, and the next reader takes it at its word."""
         for statement in index.of(ast.Assign):  # `limiter.total_tokens = math.inf`
             for target in statement.targets:
                 if (type(target) is ast.Attribute and target.attr in LIMIT_ATTRIBUTES
-                        and not bounded_literal(statement.value, threshold)):
+                        and not bounded_literal(statement.value, threshold)
+                        and may_evaluate(index, statement.value, statement)):
                     yield index.need(target, target.value)
 
     def visit_Call(self, node: cst.Call) -> None:

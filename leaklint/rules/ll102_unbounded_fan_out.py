@@ -137,16 +137,24 @@ knows) are LL104's, off by default: the strict reading."""
             bound |= {a.value.id for a in call.args if type(a) is ast.Starred and type(a.value) is ast.Name}
             # `tasks = [...]` or `tasks.append(f(x))` elsewhere in the function: that work too
             filled = sieve_ll1.filled_with(index, call, frozenset(bound)) if bound else []
-            yield sieve_ll1.with_provenance(index, call, sieve_ll1.fan_out_need(index, call, filled))
+            yield from cls._judged(index, call, sieve_ll1.fan_out_need(index, call, filled))
         for call in sieve_ll1.spawns(index):
             if any(type(loop) is not ast.While for loop in sieve_ll1.loops_around(index, call)):
-                yield sieve_ll1.with_provenance(index, call, sieve_ll1.spawn_need(index, call))
+                yield from cls._judged(index, call, sieve_ll1.spawn_need(index, call))
         for call in index.calls((api.EXECUTOR_MAP,)):
             if type(call.func) is ast.Attribute and len(call.args) >= 2:
                 # the receiver must be an executor (maybe `self._pool`); the iterable a
                 # generator function of this module
                 need = index.need(call, call.func.value, names=index.identifiers(call))
-                yield sieve_ll1.with_provenance(index, call, need)
+                yield from cls._judged(index, call, need)
+
+    @classmethod
+    def _judged(cls, index, call, need):
+        """The need with what provenance reads; for LL102 only where the work may reach
+        I/O (LL104, the strict reading, judges the rest)."""
+        need = sieve_ll1.with_provenance(index, call, need)
+        if cls.strict or sieve_ll1.may_reach_io(index, call, need):
+            yield need
 
     _dry = False  # judging without reporting: would LL102 report this call?
     _would_report = False

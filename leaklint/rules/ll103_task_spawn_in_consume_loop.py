@@ -1,6 +1,8 @@
 """LL103: a task spawned for every message of an endless consume loop, with no back-pressure."""
 from __future__ import annotations
 
+import dataclasses
+
 import ast
 
 import libcst as cst
@@ -13,7 +15,6 @@ from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import spawns as api
 from leaklint.analysis import sieve_ll1
 from leaklint.rules.base import Rule
-from leaklint.sieve import MODULE, Need
 
 
 class TaskSpawnInConsumeLoop(Rule):
@@ -110,7 +111,9 @@ queue, bounds both."""
                 need = sieve_ll1.spawn_need(index, call)
                 # a work function under a limiter is cleared by a producer feeding under the
                 # same limiter anywhere in the module
-                yield Need(call, MODULE) if sieve_ll1.holds_with(index, need.names) else need
+                if sieve_ll1.holds_with(index, need.names):
+                    need = dataclasses.replace(need, also=(*need.also, *sieve_ll1.feeding_withs(index)))
+                yield need
                 helpers = _helpers(index, call, loops)
                 if helpers:  # `await self._acquire_slot()`: the helper's limiter bounds the loop
                     yield index.need(call, *helpers, names=frozenset(h.name for h in helpers))

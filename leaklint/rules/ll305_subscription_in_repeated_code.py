@@ -14,7 +14,7 @@ from leaklint.analysis.scopes import Scope, dotted_name, qualified_name
 from leaklint.analysis.walk import iter_children, walk
 from leaklint.diagnostics import Applicability, Finding, Fix
 from leaklint.rules.subscription_rule import SubscriptionRule
-from leaklint.sieve import MODULE, Need, terminal
+from leaklint.sieve import DEFINITIONS, Need, arguments
 
 # Decorators that make a function run its body once per distinct argument, or once.
 _ONCE_DECORATORS = frozenset({"cache", "lru_cache", "cached", "once", "run_once", "call_once", "memoize",
@@ -93,15 +93,16 @@ repeat here."""
 
     @classmethod
     def candidates(cls, index):
-        # `_repeats` reads call sites and `__init__` anywhere in the file, the module-level
-        # twin and the undo calls too: the whole file, for a site with some evidence
+        # The site's unit, and what the rule reads elsewhere: `__init__`, the methods that
+        # set the receiver's `self` attribute, the calls of the function and of its class
+        # (how often they run), the undo calls anywhere and the undo attributes read in
+        # its class. Module-level statements (the twin) are always kept.
         sites = ll3.sites(index)
         module_names = {name for site in sites if site.frame is index.tree for name in site.names}
         for site in sites:
             if isinstance(site.frame, (ast.FunctionDef, ast.AsyncFunctionDef)) and _may_be_fresh(index, site) and (
                     not module_names.isdisjoint(site.names) or _may_repeat(index, site.frame)):
-                yield Need(index.tree, MODULE)
-                return
+                yield _need(index, site)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -442,29 +443,103 @@ def _may_be_fresh(index, site) -> bool:
     """CPython's-tree over-approximation of `_fresh`: a decorator (on a def the function
     runs), or a call with an argument that may be a new object each run (a lambda, a
     call, an attribute, a name the function binds)."""
+    specs = [spec for spec in ll3.specs_named(index, site.names) if spec.repeat != subs.REPLACES]
+    if not specs:
+        return False  # `consumer.subscribe(...)` replaces the last subscription: never a repeat
     node = site.node
     if type(node) is not ast.Call:
         return True
+    parent = index.parent(node)
+    if isinstance(parent, DEFINITIONS) and node in parent.decorator_list:  # type: ignore[attr-defined]
+        return True  # `@event.listens_for(...)`: the handler is the def below
     func = node.func  # type: ignore[attr-defined]
     if site.names <= {"append"} and not (type(func) is ast.Attribute and type(func.value) is ast.Attribute):
         return False  # `app.on_startup.append(...)`: the only `append` a table knows
     stored = ll3._stored(index, site.frame)
-    for arg in [*node.args, *(kw.value for kw in node.keywords)]:  # type: ignore[attr-defined]
+    if all(spec.handler is not None for spec in specs):  # only the handler is judged fresh
+        args = [arg for spec in specs for arg in arguments(node, *spec.handler, index)]
+    else:
+        args = [*node.args, *(kw.value for kw in node.keywords)]  # type: ignore[attr-defined]
+    for arg in args:
         if type(arg) is ast.Starred:
             arg = arg.value  # type: ignore[attr-defined]
         kind = type(arg)
         if kind in (ast.Lambda, ast.Call, ast.Attribute):
             return True
-        if kind is ast.Name and (arg.id in stored or arg.id in _local_defs(site.frame)):  # type: ignore[attr-defined]
+        if kind is ast.Name and (arg.id in stored or arg.id in _local_defs(index, site.frame)):  # type: ignore[attr-defined]
             return True
     # `x.subscriber("ch")(handler)`: the handler is the outer call's argument
-    parent = index.parent(node)
     return type(parent) is ast.Call and parent.func is node  # type: ignore[attr-defined]
 
 
-def _local_defs(function: ast.AST) -> frozenset:
-    return frozenset(n.name for n in ast.walk(function)  # type: ignore[attr-defined]
-                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not function)
+def _need(index, site) -> Need:
+    """What judging `site` reads: its unit and the methods that set what its receiver
+    holds (`self._on_cleanup`); its class's `__init__`; the calls `_repeats`,
+    `_made_repeatedly` and `_undone` count (of the functions and classes around it, by
+    last name, and of its specs' undo methods, anywhere); the undo attributes read in
+    its class (`self.log.handlers`)."""
+    base = index.need(site.node, site.func)
+    undo = ll3.undo_words(index, site.names)
+    names = set()
+    also = list(base.also)
+    for up in index.ancestors(site.node):
+        if isinstance(up, DEFINITIONS):
+            names.add(up.name)  # type: ignore[attr-defined]
+        if type(up) is ast.ClassDef and undo:
+            also.extend(n for n in ast.walk(up) if type(n) is ast.Attribute and n.attr in undo)  # type: ignore[attr-defined]
+    # `_call_sites`: `name(...)`, `self.name(...)`, `cls.name(...)`
+    also.extend(call for call in index.calls(frozenset(names)) if any(_site_of_call(call, n) for n in names))
+    if undo:  # `_undone`: a bare undo call, or one on (or given) what the site subscribes on
+        receivers = _receivers(index, site)
+        also.extend(call for call in index.calls(undo)
+                    if receivers is None or type(call.func) is ast.Name  # type: ignore[attr-defined]
+                    or ast.dump(call.func.value) in receivers  # type: ignore[attr-defined]
+                    or call.args and ast.dump(call.args[0]) in receivers)  # type: ignore[attr-defined]
+    owner = index.method_class(site.node)
+    if owner is not None:  # `_repeats`: its class's `__init__` and what it calls
+        also.extend(m for m in owner.body if isinstance(m, DEFINITIONS) and m.name == "__init__")  # type: ignore[attr-defined]
+    return Need(site.node, base.scope, base.names, also=tuple(also))
+
+
+def _receivers(index, site) -> Optional[frozenset]:
+    """What `subscribing._match` may take as the site's receiver (its callable's owner,
+    that owner's owner, an argument), as dumps; None when it may be none (a module
+    function such as `atexit.register`: then any undo call counts)."""
+    func = site.func
+    root = func
+    while type(root) is ast.Attribute:
+        root = root.value  # type: ignore[attr-defined]
+    if type(func) is not ast.Attribute or type(root) is not ast.Name or root.id in _imported(index):  # type: ignore[attr-defined]
+        return None
+    found = {ast.dump(func.value)}  # type: ignore[attr-defined]
+    if type(func.value) is ast.Attribute:  # type: ignore[attr-defined]
+        found.add(ast.dump(func.value.value))  # type: ignore[attr-defined]
+    node = site.node
+    if type(node) is ast.Call:
+        found.update(ast.dump(a) for a in node.args)  # type: ignore[attr-defined]
+        found.update(ast.dump(k.value) for k in node.keywords)  # type: ignore[attr-defined]
+    return frozenset(found)
+
+
+def _imported(index) -> frozenset:
+    found = index.memo.get("imported_names")
+    if found is None:
+        names = set()
+        for node in index.of(ast.Import, ast.ImportFrom):
+            for alias in node.names:  # type: ignore[attr-defined]
+                names.add(alias.asname or alias.name.split(".")[0])
+        found = index.memo["imported_names"] = frozenset(names)
+    return found
+
+
+def _local_defs(index, function: ast.AST) -> frozenset:
+    key = ("ll305_local_defs", function)
+    found = index.memo.get(key)
+    if found is None:
+        found = index.memo[key] = frozenset(
+            n.name for n in ast.walk(function)  # type: ignore[attr-defined]
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not function)
+    return found
 
 
 def _may_repeat(index, function: ast.AST) -> bool:
@@ -474,7 +549,7 @@ def _may_repeat(index, function: ast.AST) -> bool:
     name = function.name  # type: ignore[attr-defined]
     if name == "__init__" or _factory_name(name):
         return True
-    calls = [call for call in index.calls((name,)) if terminal(call.func) == name]  # type: ignore[attr-defined]
+    calls = [call for call in index.calls((name,)) if _site_of_call(call, name)]
     if len(calls) > 1 or any(index.in_loop(call) for call in calls):
         return True
     for call in calls:
@@ -482,6 +557,15 @@ def _may_repeat(index, function: ast.AST) -> bool:
         if caller is not None and getattr(caller, "name", None) == "__init__":
             return True
     return False
+
+
+def _site_of_call(call: ast.Call, name: str) -> bool:
+    """A call `_call_sites` counts: `name(...)`, `self.name(...)`, `cls.name(...)`."""
+    func = call.func
+    if type(func) is ast.Name:
+        return func.id == name  # type: ignore[attr-defined]
+    return (type(func) is ast.Attribute and func.attr == name and type(func.value) is ast.Name  # type: ignore[attr-defined]
+            and func.value.id in ("self", "cls"))  # type: ignore[attr-defined]
 
 
 def _not_exclusive(paths: List[tuple]) -> int:

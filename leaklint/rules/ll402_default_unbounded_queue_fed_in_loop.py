@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -22,7 +22,7 @@ from leaklint.knowledge.buffers import (
 )
 from leaklint.rules.base import Rule
 from leaklint.analysis import sieve_ll4 as ll4
-from leaklint.sieve import CLASS, COMPREHENSIONS, UNIT, Need, arguments, terminal
+from leaklint.sieve import COMPREHENSIONS, UNIT, Need, arguments, terminal
 
 _FEED_KIND = {method: kind for kind, methods in QUEUE_FEEDS.items() for method in methods}
 
@@ -119,10 +119,10 @@ queue fed there grows by one item per request or message."""
                     # the `self.x = ...` creations and size checks may be in any method
                     yield ll4.in_class_using(index, node, {attr})
                     owner = index.method_class(node)
-                    if owner is not None and _spawns_in(owner):
-                        # `_spawning_consumer`: what the spawn's receiver is (`self._tg`)
-                        # may be told by any method
-                        yield Need(node, CLASS)
+                    if owner is not None:
+                        # `_spawning_consumer`: the class's loops that take items and spawn,
+                        # and what each spawn's receiver is (`self._tg`, set in any method)
+                        yield from _consumer_needs(index, owner)
             elif type(receiver) is ast.Name and _may_repeat(index, node, kind) and ll4.visible(
                 index, node, [home for home, kinds in names.get(receiver.id, ()) if kind in kinds]
             ):
@@ -331,8 +331,23 @@ queue fed there grows by one item per request or message."""
 _SPAWNS = frozenset({"create_task", "ensure_future", "start_soon"})
 
 
-def _spawns_in(node: ast.AST) -> bool:
-    return any(type(n) is ast.Call and terminal(n.func) in _SPAWNS for n in ast.walk(node))
+def _consumer_needs(index, owner: ast.AST) -> Iterator[Need]:
+    """What `_spawning_consumer` reads in the class `owner`: each spawn in a `while` or
+    `async for` loop that also calls some `.get()`, with the methods that set what the
+    spawn's receiver holds."""
+    key = ("ll402_consumers", owner)
+    found = index.memo.get(key)
+    if found is None:
+        found = []
+        for loop in ast.walk(owner):
+            if type(loop) not in (ast.While, ast.AsyncFor):
+                continue
+            calls = [n for n in ast.walk(loop) if type(n) is ast.Call]
+            if not any(type(c.func) is ast.Attribute and c.func.attr == "get" for c in calls):
+                continue
+            found.extend(index.need(c, c.func) for c in calls if terminal(c.func) in _SPAWNS)
+        index.memo[key] = found
+    return iter(found)
 _NOT_OWN = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.ExceptHandler, cst.ExceptStarHandler)
 
 
