@@ -70,7 +70,6 @@ class _Summarizer:
         self.release_names = release_names
         self.imports: Dict[str, str] = {}
         self._out_classes_ref: Dict[str, Any] = {}  # the classes' entries, as _classes fills them
-        self._names_in: Dict[ast.AST, Dict[str, List[ast.AST]]] = {}  # function -> its names' nodes
         # the first parameters of top-level classes' methods (`self`, `cls`): a cheap test
         # before asking where a `<name>.x` is
         self.holders: Set[str] = set()
@@ -267,17 +266,8 @@ class _Summarizer:
         stored, aliased or handed to a call, the caller may not be its only owner."""
         made: Optional[str] = None
         line = 0
-        names = self._names_in.get(function)
-        if names is None:  # one walk per function, however many locals it returns
-            names = self._names_in[function] = {}
-            for node in ast.walk(function):
-                kind = type(node)
-                if kind is ast.Name:
-                    names.setdefault(node.id, []).append(node)  # type: ignore[attr-defined]
-                elif kind is ast.arg:
-                    names.setdefault(node.arg, []).append(node)  # type: ignore[attr-defined]
-        for node in names.get(name, ()):
-            if type(node) is ast.Name:
+        for node in ast.walk(function):
+            if type(node) is ast.Name and node.id == name:  # type: ignore[attr-defined]
                 parent = self.parents.get(node)
                 kind = type(parent)
                 if type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
@@ -290,7 +280,7 @@ class _Summarizer:
                     continue
                 else:
                     return None, 0
-            else:  # a parameter
+            elif type(node) is ast.arg and node.arg == name:  # type: ignore[attr-defined]
                 return None, 0
         return made, line
 
