@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set
 
 from leaklint.config import Settings
 

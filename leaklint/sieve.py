@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Type
 
+from leaklint.pyast import CHILD_FIELDS, child_fields, walk
+
 if TYPE_CHECKING:
     from leaklint.config import Settings
     from leaklint.knowledge import Knowledge
@@ -31,12 +33,6 @@ DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # what a sl
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _HOLDERS = frozenset(("self", "cls"))
-# Fields that never hold a node (names, flags, operators' contexts), and per node type
-# the fields that may: filled in as types are met.
-_LEAF_FIELDS = frozenset({"ctx", "id", "attr", "name", "arg", "asname", "module", "level", "kind",
-                          "type_comment", "is_async", "conversion"})
-_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
-
 @dataclass(frozen=True)
 class Need:
     """A candidate at `node`, and what its rule must see to judge it: `scope` around it,
@@ -66,7 +62,7 @@ def terminal(expr: ast.AST) -> Optional[str]:
 def name_bindings(root: ast.AST) -> Iterator[Tuple[Set[str], ast.AST]]:
     """The plain names each binding under `root` binds, with the value bound (an
     assignment's value, a loop's iterable, a `with` item's context expression)."""
-    for node in ast.walk(root):
+    for node in walk(root):
         kind = type(node)
         if kind is ast.Assign:
             targets, value = node.targets, node.value  # type: ignore[attr-defined]
@@ -80,7 +76,7 @@ def name_bindings(root: ast.AST) -> Iterator[Tuple[Set[str], ast.AST]]:
             continue
         if value is None:
             continue
-        bound = {n.id for t in targets if t is not None for n in ast.walk(t) if type(n) is ast.Name}  # type: ignore[attr-defined]
+        bound = {n.id for t in targets if t is not None for n in walk(t) if type(n) is ast.Name}  # type: ignore[attr-defined]
         if bound:
             yield bound, value
 
@@ -112,7 +108,7 @@ class AstFile:
         # which on a large tree is a fifth of the parse itself.
         parents = self.parents
         by_type = self.by_type
-        fields = _CHILD_FIELDS
+        fields = CHILD_FIELDS
         AST = ast.AST
         todo: List[ast.AST] = [self.tree]
         pop, push = todo.pop, todo.append
@@ -126,7 +122,7 @@ class AstFile:
                 found.append(node)
             names = fields.get(kind)
             if names is None:
-                names = fields[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+                names = child_fields(kind)
             for name in names:
                 value = getattr(node, name, None)
                 if type(value) is list:
@@ -310,7 +306,7 @@ class AstFile:
             names: Set[str] = set()
             attrs: Set[str] = set()
             held: Set[str] = set()
-            for sub in ast.walk(node):
+            for sub in walk(node):
                 kind = type(sub)
                 if kind is ast.Name:
                     names.add(sub.id)  # type: ignore[attr-defined]
@@ -328,7 +324,7 @@ class AstFile:
         found = self.memo.get(key)
         if found is None:
             found = self.memo[key] = frozenset(
-                n.id for n in ast.walk(function)  # type: ignore[attr-defined]
+                n.id for n in walk(function)  # type: ignore[attr-defined]
                 if type(n) is ast.Name and type(n.ctx) is not ast.Load)  # type: ignore[attr-defined]
         return found
 
@@ -371,7 +367,7 @@ class AstFile:
         if memo is not None:
             return memo
         bindings: List[Tuple[Set[str], Set[str]]] = [  # (targets, names in the value)
-            (bound, {n.id for n in ast.walk(value) if type(n) is ast.Name})  # type: ignore[attr-defined]
+            (bound, {n.id for n in walk(value) if type(n) is ast.Name})  # type: ignore[attr-defined]
             for bound, value in name_bindings(function)
         ]
         derived = set(_HOLDERS)

@@ -12,6 +12,7 @@ from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
 from leaklint.knowledge import io_apis as io
 from leaklint.knowledge import spawns as api
 from leaklint.knowledge.limits import FEED_METHODS
+from leaklint.pyast import walk as walk_ast
 from leaklint.sieve import CLASS, COMPREHENSIONS, DEFS, FUNCTIONS, AstFile, Need, name_bindings, terminal
 
 SPAWN_LABELS = SPAWNER_NAMES | frozenset(api.SPAWN_METHODS)
@@ -62,7 +63,7 @@ def spawn_need(index: AstFile, call: ast.Call) -> Need:
         iterable = getattr(loop, "iter", None)
         if iterable is not None:
             exprs.append(iterable)
-        for node in ast.walk(loop):
+        for node in walk_ast(loop):
             if isinstance(node, _WITH):
                 exprs.extend(item.context_expr for item in node.items)  # type: ignore[attr-defined]
     names = index.identifiers(call)
@@ -95,7 +96,7 @@ def feeding_withs(index: AstFile) -> List[ast.AST]:
         found = index.memo["ll1_feeding_withs"] = [
             node for node in index.of(ast.With, ast.AsyncWith)
             if any(type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr in FEED_METHODS  # type: ignore[attr-defined]
-                   for n in ast.walk(node))]
+                   for n in walk_ast(node))]
     return found
 
 
@@ -103,7 +104,7 @@ def holds_with(index: AstFile, names: FrozenSet[str]) -> bool:
     """Whether a definition of one of `names` in this module enters a `with` block (a
     limiter, maybe, shared with a producer elsewhere in the module)."""
     for node in index.of(ast.FunctionDef, ast.AsyncFunctionDef):
-        if node.name in names and any(isinstance(n, _WITH) for n in ast.walk(node)):  # type: ignore[attr-defined]
+        if node.name in names and any(isinstance(n, _WITH) for n in walk_ast(node)):  # type: ignore[attr-defined]
             return True
     return False
 
@@ -123,7 +124,7 @@ def filled_with(index: AstFile, call: ast.Call, names: FrozenSet[str]) -> List[a
     """What the function around `call` (or the module) binds to `names` or appends to
     them: the per-item work a `gather(*tasks)` may be given."""
     found: List[ast.AST] = []
-    for node in ast.walk(index.function(call) or index.tree):
+    for node in walk_ast(index.function(call) or index.tree):
         kind = type(node)
         if kind is ast.Assign and any(type(t) is ast.Name and t.id in names for t in node.targets):
             found.append(node.value)
@@ -272,7 +273,7 @@ def _called_names(index: AstFile, definition: ast.AST) -> FrozenSet[str]:
     found = index.memo.get(key)
     if found is None:
         names: Set[str] = set()
-        for node in ast.walk(definition):
+        for node in walk_ast(definition):
             if type(node) is not ast.Call:
                 continue
             func = node.func  # type: ignore[attr-defined]
@@ -298,6 +299,9 @@ _IO_CLIENTS: Tuple[Tuple[str, str, object], ...] = tuple(
     (name.split(".", 1)[0], name.rsplit(".", 1)[-1], verbs) for name, (_kind, verbs) in io.IO_CLIENT_METHODS.items())
 
 
+_PACKAGES = frozenset(package for package, _last in _IO_FUNCTIONS) | frozenset(c[0] for c in _IO_CLIENTS)
+
+
 def _io_words(index: AstFile) -> Tuple[FrozenSet[str], bool]:
     """The identifiers that may make a call I/O in this file, and whether any call may
     (a client whose every method is I/O may be here)."""
@@ -305,13 +309,15 @@ def _io_words(index: AstFile) -> Tuple[FrozenSet[str], bool]:
     if found is None:
         text = index.text
         typed = index.project.type_words if index.project is not None else frozenset()
+        present = {package for package in _PACKAGES if package in text}
+        present.add("builtins")
         words: Set[str] = set(_IO_METHODS)
         anything = False
         for package, last in _IO_FUNCTIONS:
-            if package == "builtins" or package in text:
+            if package in present:
                 words.add(last)
         for package, cls, verbs in _IO_CLIENTS:
-            if package in text or cls in typed:
+            if package in present or cls in typed:
                 if verbs == "*":
                     anything = True
                 else:

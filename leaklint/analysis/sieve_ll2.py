@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, Iterator, List, Optional, Set
 
 from leaklint.analysis import resources as flow
 from leaklint.knowledge import resources as table
+from leaklint.pyast import walk as walk_ast
 from leaklint.sieve import DEFINITIONS, DEFS, FUNCTIONS, MODULE, UNIT, Need, terminal
 
 if TYPE_CHECKING:
@@ -243,7 +244,7 @@ def bound_under(index: "AstFile", node: ast.AST) -> FrozenSet[str]:
     found = memo.get(node)
     if found is None:
         names = set()
-        for sub in ast.walk(node):
+        for sub in walk_ast(node):
             kind = type(sub)
             if kind is ast.Name:
                 if type(sub.ctx) is not ast.Load:  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ from typing import Dict, FrozenSet, Iterator, List, Set, Tuple
 
 from leaklint.knowledge import last_component
 from leaklint.knowledge import subscriptions as table
+from leaklint.pyast import walk as walk_ast
 from leaklint.sieve import CLASS, DEFS, FUNCTIONS, UNIT, Need, terminal
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -174,7 +175,7 @@ def scope(index, site: Site) -> str:
     for up in index.ancestors(site.node):
         if isinstance(up, FUNCTIONS):
             held |= _stored(index, up)
-    for node in ast.walk(site.func):
+    for node in walk_ast(site.func):
         if type(node) is ast.Name and node.id in held:  # type: ignore[attr-defined]
             return CLASS
     return UNIT
@@ -185,7 +186,7 @@ def _stored(index, function: ast.AST) -> FrozenSet[str]:
     hit = memo.get(function)
     if hit is None:
         hit = memo[function] = frozenset(
-            node.id for node in ast.walk(function)  # type: ignore[attr-defined]
+            node.id for node in walk_ast(function)  # type: ignore[attr-defined]
             if type(node) is ast.Name and type(node.ctx) is ast.Store  # type: ignore[attr-defined]
         )
     return hit

@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 from leaklint.analysis.values import is_sentinel
 from leaklint.knowledge import last_component
 from leaklint.knowledge.buffers import QUEUE_SIZE_CHECKS, QUEUES, QueueSpec
+from leaklint.pyast import walk as walk_ast
 from leaklint.sieve import CLASS, DEFINITIONS, FUNCTIONS, UNIT, AstFile, Need, terminal
 
 _QUEUES_BY_LAST: Dict[str, Tuple[QueueSpec, ...]] = {}
@@ -122,7 +123,7 @@ def size_checks(index: AstFile, roots: Set[str]) -> Iterator[Need]:
 
 def target_names(targets: Iterable[ast.AST]) -> Set[str]:
     """Every plain name in assignment targets (`q`, `a, b`, the `obj` of `obj.q`)."""
-    return {n.id for t in targets for n in ast.walk(t) if type(n) is ast.Name}  # type: ignore[attr-defined]
+    return {n.id for t in targets for n in walk_ast(t) if type(n) is ast.Name}  # type: ignore[attr-defined]
 
 
 def judge_literal(value: Any, unbounded: Tuple[Any, ...], maximum: Optional[int], huge: int) -> bool:
@@ -199,7 +200,7 @@ def _parameter(index: AstFile, name: ast.Name) -> bool:
         return False
     if type(function) is ast.Lambda:
         return True
-    for node in ast.walk(function):
+    for node in walk_ast(function):
         if type(node) in (ast.Global, ast.Nonlocal) and name.id in node.names:  # type: ignore[attr-defined]
             return False
     return True
@@ -276,7 +277,7 @@ def in_class_using(index: AstFile, node: ast.AST, words: Set[str]) -> Need:
     using = {
         member.name  # type: ignore[attr-defined]
         for member in top.body  # type: ignore[attr-defined]
-        if isinstance(member, DEFINITIONS) and any(_mentions(n, words) for n in ast.walk(member))
+        if isinstance(member, DEFINITIONS) and any(_mentions(n, words) for n in walk_ast(member))
     }
     sizes = _definition_sizes(index.tree)
     if sum(sizes.get(name, 0) for name in using) < _size(top):

@@ -25,6 +25,8 @@ import ast
 import builtins
 from typing import Any, Dict, List, Optional, Set, Tuple
 
+from leaklint.pyast import walk as walk_ast
+
 FORMAT = 1
 _BUILTINS = frozenset(dir(builtins))
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -266,7 +268,7 @@ class _Summarizer:
         stored, aliased or handed to a call, the caller may not be its only owner."""
         made: Optional[str] = None
         line = 0
-        for node in ast.walk(function):
+        for node in walk_ast(function):
             if type(node) is ast.Name and node.id == name:  # type: ignore[attr-defined]
                 parent = self.parents.get(node)
                 kind = type(parent)

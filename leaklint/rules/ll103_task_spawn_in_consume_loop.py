@@ -14,6 +14,7 @@ from leaklint.analysis.spawning import SPAWNER_NAMES, describe_iterable
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import spawns as api
 from leaklint.analysis import sieve_ll1
+from leaklint.pyast import walk as walk_ast
 from leaklint.rules.base import Rule
 
 
@@ -201,7 +202,7 @@ def _helpers(index, call: ast.Call, loops) -> list:
         return []
     called = set()
     for loop in loops:
-        for node in ast.walk(loop):
+        for node in walk_ast(loop):
             if type(node) is ast.Call and type(node.func) is ast.Attribute and type(node.func.value) is ast.Name \
                     and node.func.value.id in ("self", "cls"):
                 called.add(node.func.attr)

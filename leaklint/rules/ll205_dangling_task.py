@@ -13,6 +13,7 @@ from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge import last_component
 from leaklint.knowledge.tasks import CALLBACK_REGISTRARS
+from leaklint.pyast import walk as walk_ast
 from leaklint.rules.base import Rule
 from leaklint.sieve import terminal
 
@@ -396,7 +397,7 @@ def _maybe_unread(index, statement: ast.AST, call: ast.AST) -> bool:
     if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
     name = targets[0].id  # type: ignore[attr-defined]
-    for node in ast.walk(function):
+    for node in walk_ast(function):
         if type(node) is ast.Name and node.id == name and node is not targets[0]:  # type: ignore[attr-defined]
             if type(node.ctx) is not ast.Store or type(index.parent(node)) not in (ast.Assign, ast.AnnAssign):
                 return False

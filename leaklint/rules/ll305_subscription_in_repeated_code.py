@@ -13,6 +13,7 @@ from leaklint.analysis import subscribing as subs
 from leaklint.analysis.scopes import Scope, dotted_name, qualified_name
 from leaklint.analysis.walk import iter_children, walk
 from leaklint.diagnostics import Applicability, Finding, Fix
+from leaklint.pyast import walk as walk_ast
 from leaklint.rules.subscription_rule import SubscriptionRule
 from leaklint.sieve import DEFINITIONS, Need, arguments
 
@@ -486,7 +487,7 @@ def _need(index, site) -> Need:
         if isinstance(up, DEFINITIONS):
             names.add(up.name)  # type: ignore[attr-defined]
         if type(up) is ast.ClassDef and undo:
-            also.extend(n for n in ast.walk(up) if type(n) is ast.Attribute and n.attr in undo)  # type: ignore[attr-defined]
+            also.extend(n for n in walk_ast(up) if type(n) is ast.Attribute and n.attr in undo)  # type: ignore[attr-defined]
     # `_call_sites`: `name(...)`, `self.name(...)`, `cls.name(...)`
     also.extend(call for call in index.calls(frozenset(names)) if any(_site_of_call(call, n) for n in names))
     if undo:  # `_undone`: a bare undo call, or one on (or given) what the site subscribes on
@@ -537,7 +538,7 @@ def _local_defs(index, function: ast.AST) -> frozenset:
     found = index.memo.get(key)
     if found is None:
         found = index.memo[key] = frozenset(
-            n.name for n in ast.walk(function)  # type: ignore[attr-defined]
+            n.name for n in walk_ast(function)  # type: ignore[attr-defined]
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not function)
     return found
 

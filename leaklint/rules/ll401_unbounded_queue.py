@@ -10,6 +10,7 @@ from leaklint.analysis.calls import argument
 from leaklint.analysis.values import INF, describe, is_sentinel
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.knowledge.buffers import QueueSpec
+from leaklint.pyast import walk as walk_ast
 from leaklint.rules.base import Rule
 from leaklint.analysis.origins import enclosing_class, same_reference, self_attribute
 from leaklint.analysis.walk import walk
@@ -95,7 +96,7 @@ first, and its fix bounds every one of them."""
             parent = index.parent(call)
             if type(parent) in (ast.Assign, ast.AnnAssign) and parent.value is call:
                 targets = parent.targets if type(parent) is ast.Assign else [parent.target]
-                if any(ll4.self_attribute(n) for t in targets for n in ast.walk(t)) or (
+                if any(ll4.self_attribute(n) for t in targets for n in walk_ast(t)) or (
                     index.function(call) is None and ll4.in_class(index, call)
                 ):
                     # _flow_controlled looks for a size check on the targets in the whole class
@@ -235,9 +236,9 @@ def _reference_words(targets) -> set:
     words = set()
     for target in targets:
         bases = set()
-        for node in ast.walk(target):
+        for node in walk_ast(target):
             if type(node) is ast.Attribute:
                 words.add(node.attr)
                 bases.add(id(node.value))
-        words.update(n.id for n in ast.walk(target) if type(n) is ast.Name and id(n) not in bases)
+        words.update(n.id for n in walk_ast(target) if type(n) is ast.Name and id(n) not in bases)
     return words

@@ -20,6 +20,7 @@ from leaklint.knowledge.buffers import (
     QUEUE_FEEDS,
     QueueSpec,
 )
+from leaklint.pyast import walk as walk_ast
 from leaklint.rules.base import Rule
 from leaklint.analysis import sieve_ll4 as ll4
 from leaklint.sieve import COMPREHENSIONS, UNIT, Need, arguments, terminal
@@ -339,10 +340,10 @@ def _consumer_needs(index, owner: ast.AST) -> Iterator[Need]:
     found = index.memo.get(key)
     if found is None:
         found = []
-        for loop in ast.walk(owner):
+        for loop in walk_ast(owner):
             if type(loop) not in (ast.While, ast.AsyncFor):
                 continue
-            calls = [n for n in ast.walk(loop) if type(n) is ast.Call]
+            calls = [n for n in walk_ast(loop) if type(n) is ast.Call]
             if not any(type(c.func) is ast.Attribute and c.func.attr == "get" for c in calls):
                 continue
             found.extend(index.need(c, c.func) for c in calls if terminal(c.func) in _SPAWNS)
