@@ -11,11 +11,9 @@ from __future__ import annotations
 import gc
 import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from functools import partial
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from leaklint import fingerprint
 from leaklint.config import Settings, expand_codes
@@ -26,6 +24,9 @@ from leaklint.engine import (DecodeError, FileResult, SourceFile, decode_source,
                              report_unreadable)
 from leaklint.project import ModuleView, ProjectIndex, module_name, project_roots, summarize_text
 from leaklint.project.summary import valid as valid_summary
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # With the default --jobs, each worker must have at least this much to lint, or starting
 # it (importing libcst, under spawn) costs more than it saves; most files are dropped by
@@ -373,7 +374,7 @@ def run_on_workers(items: Sequence[Tuple[str, int]], settings: Settings, jobs: O
     paths = [path for path, _size in items]
     if workers > 1:
         try:
-            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,))
+            pool = _process_pool(workers, settings)
         except (OSError, NotImplementedError):
             pool = None  # no processes here (a sandbox, no /dev/shm): work in this one
         if pool is not None:
@@ -381,8 +382,12 @@ def run_on_workers(items: Sequence[Tuple[str, int]], settings: Settings, jobs: O
                 # small chunks balance big files across workers; map keeps the order
                 chunk = max(1, len(items) // (workers * 32))
                 return list(pool.map(partial(_worker_task, task), paths, chunksize=chunk))
-            except (OSError, BrokenProcessPool):
-                pass  # a worker was killed (out of memory?): work in this process instead
+            except Exception as exc:
+                from concurrent.futures.process import BrokenProcessPool
+
+                if not isinstance(exc, (OSError, BrokenProcessPool)):
+                    raise
+                # a worker was killed (out of memory?): work in this process instead
             except KeyboardInterrupt:
                 _stop(pool)
                 raise
@@ -391,12 +396,18 @@ def run_on_workers(items: Sequence[Tuple[str, int]], settings: Settings, jobs: O
     return [task(path, settings) for path in paths]
 
 
+def _process_pool(workers: int, settings: Settings) -> "ProcessPoolExecutor":
+    from concurrent.futures import ProcessPoolExecutor  # 12 ms of imports: only when there are workers
+
+    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,))
+
+
 def _worker_task(task: Callable[[str, Settings], T], path: str) -> T:
     assert _worker_settings is not None
     return task(path, _worker_settings)
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
+def _stop(pool: "ProcessPoolExecutor") -> None:
     """Ctrl-C: end the workers now rather than wait for the files they are on."""
     terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
     if terminate is not None:

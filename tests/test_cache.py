@@ -143,13 +143,13 @@ def test_jobs_1_and_2_and_the_cache_give_identical_output(project, fmt):
 
 def test_jobs_2_really_uses_two_processes(project, monkeypatch):
     started = []
-    real = api.ProcessPoolExecutor
+    real = api._process_pool
 
-    def pool(*args, **kwargs):
-        started.append(kwargs["max_workers"])
-        return real(*args, **kwargs)
+    def pool(workers, settings):
+        started.append(workers)
+        return real(workers, settings)
 
-    monkeypatch.setattr(api, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(api, "_process_pool", pool)
     parallel = api.lint_paths(["pkg"], load_settings(), jobs=2)
     assert started == [2]
     serial = api.lint_paths(["pkg"], load_settings(), jobs=1)
@@ -194,3 +194,20 @@ def test_files_of_other_configurations_are_pruned_when_stale(project):
 def test_jobs_must_be_positive(project):
     proc = run_cli("check", "--jobs", "0", "pkg", cwd=project)
     assert proc.returncode == 2 and b"expected a positive integer, got '0'" in proc.stderr
+
+
+def test_a_broken_worker_pool_means_linting_in_this_process(project, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Broken:
+        def map(self, *args, **kwargs):
+            raise BrokenProcessPool("a worker was killed")
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(api, "_process_pool", lambda workers, settings: Broken())
+    parallel = api.lint_paths(["pkg"], load_settings(), jobs=2)
+    serial = api.lint_paths(["pkg"], load_settings(), jobs=1)
+    assert [[d.to_dict() for d in r.diagnostics] for r in parallel] == [[d.to_dict() for d in r.diagnostics] for r in serial]
+    assert any(r.diagnostics for r in serial)
