@@ -183,8 +183,7 @@ class AstFile:
             self._origins = origins
         return self._origins
 
-    def calls(self, names: Iterable[str]) -> Iterator[ast.Call]:
-        """Calls whose callable's last name is one of `names`, or a name bound to one."""
+    def _call_table(self) -> Dict[str, List[ast.Call]]:
         if self._calls is None:
             table: Dict[str, List[ast.Call]] = {}
             for call in self.by_type.get(ast.Call, ()):
@@ -192,6 +191,23 @@ class AstFile:
                 if label is not None:
                     table.setdefault(label, []).append(call)  # type: ignore[arg-type]
             self._calls = table
+        return self._calls
+
+    def called_labels(self) -> FrozenSet[str]:
+        """The last names of every callable the file calls (`create_task` for
+        `loop.create_task(...)`), and the names they may stand for through aliases."""
+        found = self.memo.get("called_labels")
+        if found is None:
+            labels = set(self._call_table())
+            origins = self.alias_origins
+            for label in list(labels):
+                labels |= origins.get(label, frozenset())
+            found = self.memo["called_labels"] = frozenset(labels)
+        return found
+
+    def calls(self, names: Iterable[str]) -> Iterator[ast.Call]:
+        """Calls whose callable's last name is one of `names`, or a name bound to one."""
+        self._call_table()
         key = names if isinstance(names, frozenset) else frozenset(names)
         found = self._wanted.get(key)
         if found is None:  # the rules ask with the same few sets, many times

@@ -291,15 +291,12 @@ def _called_names(index: AstFile, definition: ast.AST) -> FrozenSet[str]:
 # --- could the work reach I/O? (analysis.provenance.io_reached, over-approximated) ---
 
 _IO_METHODS = frozenset(io.IO_METHODS)
-# `a.b.c` of IO_FUNCTIONS: `c` counts where the file mentions `a` (its import)
+# `a.b.c` of IO_FUNCTIONS: `c` counts where the file imports `a`
 _IO_FUNCTIONS: Tuple[Tuple[str, str], ...] = tuple(sorted({
     (name.split(".", 1)[0], name.rsplit(".", 1)[-1]) for name in io.IO_FUNCTIONS}))
-# a client's verbs count where the file may hold the client: it mentions the package
+# a client's verbs count where the file may hold the client: it imports the package
 _IO_CLIENTS: Tuple[Tuple[str, str, object], ...] = tuple(
     (name.split(".", 1)[0], name.rsplit(".", 1)[-1], verbs) for name, (_kind, verbs) in io.IO_CLIENT_METHODS.items())
-
-
-_PACKAGES = frozenset(package for package, _last in _IO_FUNCTIONS) | frozenset(c[0] for c in _IO_CLIENTS)
 
 
 def _io_words(index: AstFile) -> Tuple[FrozenSet[str], bool]:
@@ -307,10 +304,14 @@ def _io_words(index: AstFile) -> Tuple[FrozenSet[str], bool]:
     (a client whose every method is I/O may be here)."""
     found = index.memo.get("ll1_io_words")
     if found is None:
-        text = index.text
         typed = index.project.type_words if index.project is not None else frozenset()
-        present = {package for package in _PACKAGES if package in text}
-        present.add("builtins")
+        # qualified names resolve through imports: a package counts where it is imported
+        present = {"builtins"}
+        for node in index.of(ast.Import, ast.ImportFrom):
+            if type(node) is ast.Import:
+                present.update(alias.name.split(".", 1)[0] for alias in node.names)  # type: ignore[attr-defined]
+            elif node.module and not node.level:  # type: ignore[attr-defined]
+                present.add(node.module.split(".", 1)[0])  # type: ignore[attr-defined]
         words: Set[str] = set(_IO_METHODS)
         anything = False
         for package, last in _IO_FUNCTIONS:

@@ -98,9 +98,19 @@ def live_names(index) -> FrozenSet[str]:
             found = present[word] = word in text or word in typed
         return found
 
+    # only names the file calls or decorates with (or what those stand for) can be sites
+    origins = index.alias_origins
+    possible = set(index.called_labels())
+    for owner in index.of(*_SCOPES):
+        for decorator in owner.decorator_list:  # type: ignore[attr-defined]
+            label = terminal(decorator)
+            if label is not None:
+                possible.add(label)
+                possible |= origins.get(label, frozenset())
     live = set()
-    for name, specs in _by_name(index.knowledge).items():
-        if any(all(any(holds(word) for word in group) for group in groups) for groups, _ in specs):
+    by_name = _by_name(index.knowledge)
+    for name in possible & by_name.keys():
+        if any(all(any(holds(word) for word in group) for group in groups) for groups, _ in by_name[name]):
             live.add(name)
     return frozenset(live)
 
