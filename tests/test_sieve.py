@@ -364,6 +364,15 @@ NOT_CANDIDATES = {
         async def run(items):
             return await asyncio.gather(*(double(x) for x in items))
         """,
+    "a consume loop that awaits what it starts (LL103 sees it paced)": """
+        import asyncio
+
+        async def consume(queue):
+            while True:
+                item = await queue.get()
+                task = asyncio.create_task(handle(item))
+                await task
+        """,
 }
 
 

@@ -151,6 +151,25 @@ def may_consume(index: AstFile, loop: ast.AST) -> bool:
     return any(g.is_async for g in loop.generators)  # type: ignore[attr-defined]
 
 
+_OWN_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, *COMPREHENSIONS)
+_AWAITED_REFERENCES = (ast.Name, ast.Attribute, ast.Subscript)
+
+
+def surely_paced(loop: ast.AST, spawn: ast.AST) -> bool:
+    """Whether guards.waits_in_loop surely finds the loop paced: its body (not its
+    `except` clauses, nested scopes or the spawn itself) awaits a task or future by
+    reference (`await task`, `await self._done`)."""
+    if type(loop) not in (ast.For, ast.AsyncFor, ast.While):
+        return False  # a comprehension: nothing runs between its items
+    todo: List[ast.AST] = list(loop.body)  # type: ignore[attr-defined]
+    while todo:
+        node = todo.pop()
+        if node is spawn or isinstance(node, _OWN_SCOPES) or type(node) is ast.ExceptHandler:
+            continue
+        if type(node) is ast.Await and type(node.value) in _AWAITED_REFERENCES:  # type: ignore[attr-defined]
+            return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 # How far LL102/LL104 follow calls from a fan-out into this module's functions

@@ -108,7 +108,8 @@ queue, bounds both."""
     def candidates(cls, index):
         for call in sieve_ll1.spawns(index):
             loops = [loop for loop in sieve_ll1.loops_around(index, call) if sieve_ll1.may_consume(index, loop)]
-            if loops:
+            # every loop that may consume waits already: whichever drives the spawn is paced
+            if loops and not all(sieve_ll1.surely_paced(loop, call) for loop in loops):
                 need = sieve_ll1.spawn_need(index, call)
                 # a work function under a limiter is cleared by a producer feeding under the
                 # same limiter anywhere in the module
