@@ -23,6 +23,7 @@ from leaklint.cache import content_hash, from_data
 from leaklint.engine import (DecodeError, FileResult, SourceFile, decode_source, lint_bytes, lint_text,
                              report_unreadable)
 from leaklint.project import ModuleView, ProjectIndex, module_name, project_roots, summarize_text
+from leaklint.project.index import NO_FACTS
 from leaklint.project.summary import valid as valid_summary
 
 if TYPE_CHECKING:
@@ -203,7 +204,7 @@ def lint_paths(paths: Iterable[str], settings: Settings, stdin: Optional[bytes] 
                 except (KeyError, TypeError, ValueError):
                     pass
             relint.append(i)
-        elif deps[i] != local_digest(summary, path, settings):
+        elif deps[i] != _first_pass_digest(deps[i], summary, path, settings):
             relint.append(i)  # its first pass saw its own facts only; others' facts change it
     for i in pending:  # a cached entry without a summary: lint again
         relint.append(i)
@@ -306,6 +307,17 @@ def build_project(files: Sequence[str], paths: Sequence[str], settings: Settings
         if path != STDIN and path.endswith(".py") and path not in summaries:
             summaries[path] = _summary_only(path, settings, None, {})
     return build_index(summaries, settings)
+
+
+def _first_pass_digest(whole: str, summary: dict, path: str, settings: Settings) -> str:
+    """The facts digest of a file as its first pass saw them, given the digest `whole`
+    of its facts in the whole index. What a file's own summary tells is also in the
+    whole index (the same factories, classes and bases), except an attribute type its
+    own `a.b = ...` sets that another module sets otherwise: with no facts in the whole
+    index and no such attribute, the first pass saw none either."""
+    if whole == NO_FACTS and not summary["attrs"]:
+        return NO_FACTS
+    return local_digest(summary, path, settings)
 
 
 def local_digest(summary: dict, path: str, settings: Settings) -> str:

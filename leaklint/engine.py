@@ -150,14 +150,21 @@ def _walk(module: "cst.Module", ctx: "FileContext", dispatch: _Dispatch) -> None
         work.append((child, iter_children(child)))
 
 
-def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type["Rule"]]:
-    from leaklint.rules import all_rules
+_selected: Dict[Tuple[Settings, bool], List[Type["Rule"]]] = {}
 
-    enabled = settings.enabled_codes()
-    return [
-        r for r in all_rules()
-        if r.code in enabled and r.code != PARSE_ERROR and (notebook or not r.notebook_only)
-    ]
+
+def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type["Rule"]]:
+    key = (settings, notebook)
+    found = _selected.get(key)
+    if found is None:
+        from leaklint.rules import all_rules
+
+        enabled = settings.enabled_codes()
+        found = _selected[key] = [
+            r for r in all_rules()
+            if r.code in enabled and r.code != PARSE_ERROR and (notebook or not r.notebook_only)
+        ]
+    return list(found)
 
 
 _trigger_cache: Dict[Tuple, Optional["re.Pattern[str]"]] = {}

@@ -59,6 +59,14 @@ def _short(name: str) -> str:
     return name[len("builtins."):] if name.startswith("builtins.") else name
 
 
+def facts_digest(facts: List[Any]) -> str:
+    data = json.dumps(facts, sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+NO_FACTS = facts_digest([])
+
+
 class ProjectIndex:
     def __init__(self, summaries: Dict[str, Dict[str, Any]], paths: Dict[str, str], knowledge: Any,
                  root: Optional[str] = None) -> None:
@@ -439,8 +447,7 @@ class ProjectIndex:
 
     def digest_of(self, module: str) -> str:
         """A hash of `facts_of(module)`: a cached result stays valid while it holds."""
-        data = json.dumps(self.facts_of(module), sort_keys=True, default=str)
-        return hashlib.sha256(data.encode()).hexdigest()[:16]
+        return facts_digest(self.facts_of(module))
 
     def view_for(self, summary: Dict[str, Any], path: str) -> "ModuleView":
         """The view of a file given with its summary as it is now: the index's own when
