@@ -395,7 +395,7 @@ class ProjectIndex:
             import re
 
             from leaklint.analysis.resources import call_triggers
-            from leaklint.engine import trie_regex
+            from leaklint.textsearch import trie_regex
 
             names = self.short_names
             self._pattern = re.compile(trie_regex(call_triggers(names))) if names else None

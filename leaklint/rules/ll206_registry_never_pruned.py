@@ -18,6 +18,7 @@ from leaklint.knowledge import last_component
 from leaklint.knowledge import tasks as table
 from leaklint.rules.base import Rule
 from leaklint.sieve import FUNCTIONS, UNIT, Need, single_target, terminal
+from leaklint.textsearch import once_per_text, trie_regex
 
 _ADDERS = frozenset(table.COLLECTION_ADDERS)
 _REMOVERS = frozenset(table.COLLECTION_REMOVERS)
@@ -39,7 +40,7 @@ _READING_PARENTS = (cst.For, cst.CompFor, cst.Comparison, cst.ComparisonTarget, 
 _SETUP_METHODS = ("__init__", "__post_init__", "setUp")
 _LITERALS = (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)
 _TRIGGERS = call_triggers(_FUTURE_METHODS | _FACTORY_NAMES)
-_TRIGGER_WORDS = re.compile("|".join(re.escape(w) for w in sorted(_TRIGGERS, key=len, reverse=True)))
+_TRIGGER_WORDS = re.compile(trie_regex(_TRIGGERS))
 _COLLECTION_SPELLING = (r"(?:\{|\[|(?:[\w.]+\.)?(?:set|list|dict|defaultdict|OrderedDict|deque|Counter|field)\()")
 # `self._tasks = set()`, `_tasks: set = set()` in a class body
 _ATTRIBUTE_COLLECTION = re.compile(
@@ -47,6 +48,15 @@ _ATTRIBUTE_COLLECTION = re.compile(
     + r"|^[ \t]+(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*" + _COLLECTION_SPELLING,
     re.MULTILINE,
 )
+
+
+def _active(text: str) -> bool:
+    return once_per_text("ll206.active", text, lambda t: _TRIGGER_WORDS.search(t) is not None)
+
+
+def _attributes(text: str) -> FrozenSet[str]:
+    return once_per_text("ll206.attributes", text,
+                         lambda t: frozenset(a or b for a, b in _ATTRIBUTE_COLLECTION.findall(t)))
 
 
 @dataclass
@@ -169,11 +179,11 @@ reported."""
                 if not producers.may_produce(value, function):
                     continue  # `self.x` is reported only for tasks, futures and handles
                 if active is None:
-                    active = _TRIGGER_WORDS.search(index.text) is not None
+                    active = _active(index.text)
                 if not active:
                     return
                 if attributes is None:
-                    attributes = frozenset(a or b for a, b in _ATTRIBUTE_COLLECTION.findall(index.text))
+                    attributes = _attributes(index.text)
                 attr = receiver.attr
                 if attr not in attributes:
                     continue
@@ -203,7 +213,7 @@ reported."""
                 if type(function) is not ast.AsyncFunctionDef and not producers.may_produce(value, function):
                     continue  # a plain def's values count only when tasks, futures or handles
                 if active is None:
-                    active = _TRIGGER_WORDS.search(index.text) is not None
+                    active = _active(index.text)
                 if not active:
                     return
                 key = ("global", name, None)
@@ -232,12 +242,10 @@ reported."""
         self._globals: Set[str] = set()
         # Parsed for another rule, a file without a producer gets nothing from LL206:
         # what it reports must not depend on which other rules are selected.
-        self._active = _TRIGGER_WORDS.search(ctx.source) is not None
+        self._active = _active(ctx.source)
         # attribute names some `x.name = <collection>` or class-level `name = <collection>`
         # binds: only these are followed by visit_Attribute
-        self._attributes = frozenset(
-            a or b for a, b in _ATTRIBUTE_COLLECTION.findall(ctx.source)
-        ) if self._active else frozenset()
+        self._attributes = _attributes(ctx.source) if self._active else frozenset()
 
     def visit_Module(self, node: cst.Module) -> None:
         # module-level names bound to a collection: only these are followed by visit_Name
