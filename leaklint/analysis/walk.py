@@ -8,7 +8,7 @@ whitespace are skipped, and a few node types list their children in source order
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterator, Set, Tuple, Type
+from typing import Dict, Iterator, List, Set, Tuple, Type
 
 import libcst as cst
 
@@ -75,18 +75,29 @@ def child_fields(tp: Type[cst.CSTNode]) -> Tuple[str, ...]:
     return fields
 
 
-def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Direct children that can hold code, in source order."""
+def children(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """Direct children that can hold code, in source order (a list: the walks call this
+    for every node, and building a list costs less than running a generator)."""
     node_types = NODE_TYPES
-    for name in child_fields(type(node)):
+    fields = _fields_cache.get(type(node))
+    if fields is None:
+        fields = child_fields(type(node))
+    found: List[cst.CSTNode] = []
+    for name in fields:
         value = getattr(node, name, None)
         kind = type(value)
         if kind in node_types:
-            yield value
+            found.append(value)
         elif kind is tuple or kind is list:
             for item in value:
                 if type(item) in node_types:
-                    yield item
+                    found.append(item)
+    return found
+
+
+def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Direct children that can hold code, in source order."""
+    return iter(children(node))
 
 
 SCOPE_NODES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
@@ -104,6 +115,6 @@ def walk(node: cst.CSTNode, *, into_scopes: bool = True) -> Iterator[cst.CSTNode
         yield current
         if not into_scopes and current is not node and type(current) in SCOPE_NODES:
             continue
-        children = list(iter_children(current))
-        children.reverse()
-        extend(children)
+        found = children(current)
+        found.reverse()
+        extend(found)

@@ -224,7 +224,7 @@ message says its errors are logged or reported rather than lost."""
                 return None
             return f"{last_component(name)}()"
         func = call.func
-        if isinstance(func, cst.Name):
+        if isinstance(func, cst.Name) and self._binds_methods():
             # `spawn = loop.create_task; spawn(work())`: a bound method under another name
             bindings = self.ctx.scope.lookup(func.value)
             if bindings and len(bindings) == 1 and isinstance(bindings[0].value, cst.Attribute):
@@ -233,6 +233,15 @@ message says its errors are logged or reported rather than lost."""
             if self._is_loop(func.value):
                 return f"loop.{func.attr.value}()"
         return None
+
+    def _binds_methods(self) -> bool:
+        """Whether the file names a loop's task method at all: only then may a plain
+        name be bound to one (looking names up builds their scopes)."""
+        if self._loop_methods_named is None:
+            self._loop_methods_named = any(m in self.ctx.source for m in self.ctx.knowledge.loop_task_methods)
+        return self._loop_methods_named
+
+    _loop_methods_named: Optional[bool] = None
 
     def _is_loop(self, expr: cst.BaseExpression) -> bool:
         # made by a loop factory, or by convention (`loop`, `self._loop`, `event_loop`)

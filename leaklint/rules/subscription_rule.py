@@ -20,9 +20,22 @@ class SubscriptionRule(Rule):
         self._visit()
 
     def _visit(self) -> None:
-        sub = subs.find_subscription(self.ctx)
-        if sub is not None:
-            self.check(sub)
+        # the LL3 rules visit the same node one after another: find its subscription once
+        last = self.ctx.state(_Last)
+        node = self.ctx.stack[-1]
+        if last.node is not node:
+            last.node, last.sub = node, subs.find_subscription(self.ctx)
+        if last.sub is not None:
+            self.check(last.sub)
 
     def check(self, sub: subs.Subscription) -> None:
         raise NotImplementedError
+
+
+class _Last:
+    """The node the LL3 rules last asked about, and its subscription."""
+
+    def __init__(self) -> None:
+        self.node = None
+        self.sub = None
+
