@@ -325,22 +325,31 @@ class _Summarizer:
                 stores = out[found[2].name]["stores"]  # type: ignore[attr-defined]
                 stores.setdefault(target.attr, []).append([ref, node.lineno])  # type: ignore[attr-defined]
         # which methods release which self attributes
-        for node in self.of(ast.Attribute):
+        release_names, holders = self.release_names, self.holders
+        for node in self.by_type.get(ast.Attribute, ()):
+            if node.attr not in release_names:  # type: ignore[attr-defined]
+                continue  # the cheap test first: most attributes are no release
             value = node.value  # type: ignore[attr-defined]
             if type(value) is not ast.Attribute or type(value.value) is not ast.Name:  # type: ignore[attr-defined]
                 continue
-            if node.attr not in self.release_names or value.value.id not in self.holders:  # type: ignore[attr-defined]
+            if value.value.id not in holders:  # type: ignore[attr-defined]
                 continue
             self._released(node, value, node.attr)  # type: ignore[attr-defined]
         for node in self.of(ast.withitem):
             expr = node.context_expr  # type: ignore[attr-defined]
             if type(expr) is ast.Attribute and type(expr.value) is ast.Name:  # type: ignore[attr-defined]
                 self._released(node, expr, "__exit__")
-        for node in self.of(ast.Call):
+        for node in self.by_type.get(ast.Call, ()):
             func = node.func  # type: ignore[attr-defined]
-            name = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else None  # type: ignore[attr-defined]
-            if type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id in self.holders:  # type: ignore[attr-defined]
-                self._self_call(node, func)
+            kind = type(func)
+            if kind is ast.Attribute:
+                name = func.attr  # type: ignore[attr-defined]
+                if type(func.value) is ast.Name and func.value.id in holders:  # type: ignore[attr-defined]
+                    self._self_call(node, func)
+            elif kind is ast.Name:
+                name = func.id  # type: ignore[attr-defined]
+            else:
+                continue
             if name not in _HANDOVERS:
                 continue
             for arg in node.args:  # type: ignore[attr-defined]
