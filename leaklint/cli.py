@@ -8,7 +8,6 @@ import argparse
 import json
 import os
 import sys
-import traceback
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
@@ -577,6 +576,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     except Exception as exc:  # a bug in leaklint: say so in one line, traceback on request
         if getattr(args, "verbose", False):
+            import traceback
+
             traceback.print_exc()
         print(f"leaklint: internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", file=sys.stderr)
         return EXIT_ERROR

@@ -11,7 +11,6 @@ from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import last_component
 from leaklint.knowledge import subscriptions as table
-from leaklint.notebook import cell_of_statements
 from leaklint.rules.subscription_rule import SubscriptionRule
 
 # what makes a statement run only sometimes: re-running the cell may skip it
@@ -101,6 +100,8 @@ or signal, Kafka's `subscribe`, which replaces). In the examples, `# %%` starts 
     def _cell(self, node: cst.CSTNode) -> Optional[int]:
         """The cell of any node (computed once, only for notebooks with a candidate)."""
         if self._node_cells is None:
+            from leaklint.notebook import cell_of_statements  # notebooks only: not loaded for .py files
+
             self._cells = cell_of_statements(self.ctx.module)
             self._node_cells = {}
             for statement in self.ctx.module.body:
