@@ -151,19 +151,19 @@ def _walk(module: "cst.Module", ctx: "FileContext", dispatch: _Dispatch) -> None
         work.append((child, iter_children(child)))
 
 
-_selected: Dict[Tuple[Settings, bool], List[Type["Rule"]]] = {}
+_selected: Dict[Tuple[Settings, bool, tuple], List[Type["Rule"]]] = {}
 
 
 def selected_rules(settings: Settings, *, notebook: bool = False) -> List[Type["Rule"]]:
-    key = (settings, notebook)
+    from leaklint.rules import all_rules
+
+    rules = tuple(all_rules())
+    key = (settings, notebook, rules)
     found = _selected.get(key)
     if found is None:
-        from leaklint.rules import all_rules
-
         enabled = settings.enabled_codes()
         found = _selected[key] = [
-            r for r in all_rules()
-            if r.code in enabled and r.code != PARSE_ERROR and (notebook or not r.notebook_only)
+            r for r in rules if r.code in enabled and r.code != PARSE_ERROR and (notebook or not r.notebook_only)
         ]
     return list(found)
 
