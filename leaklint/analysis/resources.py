@@ -1039,6 +1039,10 @@ def _index_attribute(ctx: "FileContext", uses: AttributeUses, node: cst.Attribut
     if kind is cst.Attribute:
         if parent.value is node:
             uses.add(attr, owner, parent.attr.value)
+            if len(path) >= 4 and type(path[-3]) is cst.Arg and type(path[-4]) is cst.Call:
+                # `Thread(target=self.loop.run_forever)`: a bound method handed to a call
+                # carries its object along; the thread (or registry) now runs or holds it
+                uses.add(attr, owner, "<escape>")
     elif kind is cst.WithItem:
         if parent.item is node:
             uses.add(attr, owner, "<with>")

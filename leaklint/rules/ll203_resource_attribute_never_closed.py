@@ -31,8 +31,9 @@ release it exists: no `.x.close()`, `.aclose()`, `.stop()`, `.shutdown()`,
 `.terminate()`, `.__aexit__()` or the resource's own release, no `with`/`async with
 ….x`, no bound release method handed to a callback (`stack.push_async_callback(
 self.x.close)`), and `….x` is never handed to a call that may take it over
-(`stack.enter_context(self.x)`, `Wrapper(self.x)`), aliased, put in a container or
-exposed by a property. Such code counts wherever it sits in the class itself, in its
+(`stack.enter_context(self.x)`, `Wrapper(self.x)`, or one of its bound methods:
+`Thread(target=self.loop.run_forever)` hands the loop to the thread that runs it),
+aliased, put in a container or exposed by a property. Such code counts wherever it sits in the class itself, in its
 bases or subclasses in the module, in module-level functions, or in a class that
 handles another object's attribute; a sibling class closing its own `self.x` does not
 count. Bases defined in other modules of the project count too, through the project

@@ -110,7 +110,11 @@ clean case is `tasks.add(t); t.add_done_callback(tasks.discard)`.
 Not reported: an insert guarded by a membership test of its own key (`if k not in c:
 c[k] = ...`, `if c.get(k) is None:`, the `else` of `if k in c:`, after `if k in c:
 return c[k]`, in an `except KeyError:` around `c[k]`, a log-once `if k not in seen:
-seen.add(k)`), and a `setdefault` whose result is used (`return c.setdefault(k, ...)`).
+seen.add(k)`), a `c[k] = <plain value>` in a function that also looks `k` up in `c`
+(`k in c`, `c.get(k)`, `c[k]`: an expiring cache, `if k in c and c[k] > now: return`
+then `c[k] = deadline`, overwrites the entry of a key that comes again; a task or
+future stored so is still reported), and a
+`setdefault` whose result is used (`return c.setdefault(k, ...)`).
 These hold one entry per distinct key: a cache, bounded by the key space, which is
 LL404's question (memory per distinct argument), not a registry that grows with every
 call. A guard keyed by the new task or future itself (`if t not in tasks: tasks.add(t)`)
@@ -359,7 +363,9 @@ reported."""
                 assign = ctx.parent(3)
                 if type(assign) is cst.Assign and len(assign.targets) == 1 and not _constant_key(parent):
                     index = parent.slice[0].slice if len(parent.slice) == 1 else None
-                    cache = type(index) is cst.Index and self._guarded(ref, index.value)
+                    cache = type(index) is cst.Index and (
+                        self._guarded(ref, index.value)
+                        or self._producer(assign.value) is None and self._read_back(ref, index.value, parent))
                     self._add(assign, key, assign.value, "", cache)
             elif any(type(n) is cst.Del for n in ctx.stack[-5:]):
                 self._shrink(key)
@@ -494,6 +500,38 @@ reported."""
                     if (type(statement) is cst.If and statement.orelse is None and _exits(statement.body)
                             and self._absent_if(statement.test, False, container, key)):
                         return True  # `if k in c: return c[k]` before the add
+        return False
+
+    def _read_back(self, container: cst.BaseExpression, key: cst.BaseExpression, target: cst.Subscript) -> bool:
+        """Whether the function that stores a plain value (no task, future or handle) as
+        `container[key] = ...` also looks the same key up in it (`key in container`,
+        `container.get(key)`, `container[key]`): it expects keys to come again, and a key
+        that comes again overwrites its entry. A cache with an expiry (`if k in c and
+        c[k] > now: return`, then `c[k] = deadline`), bounded by the key space like the
+        guarded ones. A task stored so is still a registry: the one it replaces may
+        still run, unkept."""
+        if self._producer(key) is not None:
+            return False
+        function = next((n for n in reversed(self.ctx.stack) if type(n) is cst.FunctionDef), None)
+        if function is None:
+            return False
+        for node in walk(function.body):
+            kind = type(node)
+            if kind is cst.Comparison and len(node.comparisons) == 1:
+                target_ = node.comparisons[0]
+                if (type(target_.operator) in (cst.In, cst.NotIn) and node.left.deep_equals(key)
+                        and target_.comparator.deep_equals(container)):
+                    return True
+            elif kind is cst.Call:
+                func = node.func
+                if (type(func) is cst.Attribute and func.attr.value == "get" and node.args
+                        and func.value.deep_equals(container) and node.args[0].value.deep_equals(key)):
+                    return True
+            elif kind is cst.Subscript and node is not target and len(node.slice) == 1:
+                index = node.slice[0].slice
+                if (type(index) is cst.Index and node.value.deep_equals(container)
+                        and index.value.deep_equals(key)):
+                    return True
         return False
 
     def _absent_if(self, test: cst.BaseExpression, value: bool, container: cst.BaseExpression,
