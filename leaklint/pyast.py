@@ -7,7 +7,7 @@ of `ast.walk`, which builds a generator per node (`iter_child_nodes`)."""
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterator, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 # Fields that never hold a node (names, flags, contexts), and per node type the fields
 # that may: filled in as types are met.
@@ -45,3 +45,37 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
                         push(item)
             elif isinstance(value, AST):
                 push(value)
+
+
+def index_tree(tree: ast.AST) -> Tuple[Dict[ast.AST, ast.AST], Dict[type, List[ast.AST]]]:
+    """Every node's parent, and the nodes by type, in one walk (as `walk`, hand-inlined:
+    a generator per node would cost as much again)."""
+    parents: Dict[ast.AST, ast.AST] = {}
+    by_type: Dict[type, List[ast.AST]] = {}
+    fields = CHILD_FIELDS
+    AST = ast.AST
+    todo: List[ast.AST] = [tree]
+    pop, push = todo.pop, todo.append
+    while todo:
+        node = pop()
+        kind = type(node)
+        found = by_type.get(kind)
+        if found is None:
+            by_type[kind] = [node]
+        else:
+            found.append(node)
+        names = fields.get(kind)
+        if names is None:
+            names = child_fields(kind)
+        for name in names:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        parents[item] = node
+                        push(item)
+            elif isinstance(value, AST):
+                parents[value] = node
+                push(value)
+    return parents, by_type
+

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Type
 
-from leaklint.pyast import CHILD_FIELDS, child_fields, walk
+from leaklint.pyast import index_tree, walk
 
 if TYPE_CHECKING:
     from leaklint.config import Settings
@@ -90,8 +90,7 @@ class AstFile:
         self.text = text
         self.settings = settings
         self.knowledge = knowledge
-        self.parents: Dict[ast.AST, ast.AST] = {}
-        self.by_type: Dict[type, List[ast.AST]] = {}
+        self.parents, self.by_type = index_tree(tree)  # one walk: what the candidate checks read
         self._calls: Optional[Dict[str, List[ast.Call]]] = None
         self._aliases: Optional[FrozenSet[str]] = None
         self._origins: Optional[Dict[str, FrozenSet[str]]] = None
@@ -101,38 +100,6 @@ class AstFile:
         self._wanted: Dict[FrozenSet[str], List[ast.Call]] = {}
         self.memo: Dict[str, Any] = {}  # what the families' candidate checks compute once per file
         self.project: Any = None  # the project index as this file sees it (set by the engine)
-        self._index()
-
-    def _index(self) -> None:
-        # A hand-rolled walk: ast.walk (iter_child_nodes) costs about twice as much,
-        # which on a large tree is a fifth of the parse itself.
-        parents = self.parents
-        by_type = self.by_type
-        fields = CHILD_FIELDS
-        AST = ast.AST
-        todo: List[ast.AST] = [self.tree]
-        pop, push = todo.pop, todo.append
-        while todo:
-            node = pop()
-            kind = type(node)
-            found = by_type.get(kind)
-            if found is None:
-                by_type[kind] = [node]
-            else:
-                found.append(node)
-            names = fields.get(kind)
-            if names is None:
-                names = child_fields(kind)
-            for name in names:
-                value = getattr(node, name, None)
-                if type(value) is list:
-                    for item in value:
-                        if isinstance(item, AST):
-                            parents[item] = node
-                            push(item)
-                elif isinstance(value, AST):
-                    parents[value] = node
-                    push(value)
 
     # --- finding candidates -------------------------------------------------------
 
@@ -332,6 +299,24 @@ class AstFile:
                     if type(value) is ast.Name and value.id in _HOLDERS:
                         held.add(sub.attr)  # type: ignore[attr-defined]
             found = self._summaries[node] = Summary(frozenset(names), frozenset(attrs), frozenset(held))
+        return found
+
+    @property
+    def imports(self) -> Tuple[FrozenSet[str], FrozenSet[str]]:
+        """(the names the file's imports bind, the top-level packages they import from,
+        relative imports aside): what qualified names can resolve through."""
+        found = self.memo.get("imports")
+        if found is None:
+            names: Set[str] = set()
+            packages: Set[str] = set()
+            for node in self.of(ast.Import, ast.ImportFrom):
+                for alias in node.names:  # type: ignore[attr-defined]
+                    names.add(alias.asname or alias.name.split(".")[0])
+                    if type(node) is ast.Import:
+                        packages.add(alias.name.split(".", 1)[0])
+                if type(node) is ast.ImportFrom and node.module and not node.level:  # type: ignore[attr-defined]
+                    packages.add(node.module.split(".", 1)[0])  # type: ignore[attr-defined]
+            found = self.memo["imports"] = (frozenset(names), frozenset(packages))
         return found
 
     def stored_names(self, function: ast.AST) -> FrozenSet[str]:

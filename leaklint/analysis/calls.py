@@ -113,3 +113,13 @@ def terminal_name(expr: cst.BaseExpression) -> Optional[str]:
     if isinstance(expr, cst.Attribute):
         return expr.attr.value
     return None
+
+
+def call_holder(stack) -> Optional[cst.CSTNode]:
+    """What holds the call on top of the walk's `stack`, looking through one `await`
+    (`x = call()`, `x = await call()`, `await call()` as a statement); None at the top."""
+    index = len(stack) - 2
+    if index >= 0 and type(stack[index]) is cst.Await:
+        index -= 1
+    return stack[index] if index >= 0 else None
+

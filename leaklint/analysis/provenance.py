@@ -10,7 +10,6 @@ semaphore or limiter. Both answer None when they cannot show it.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
@@ -29,7 +28,6 @@ _MAX_CALL_DEPTH = 3  # calls followed from the work into this module's functions
 _MAX_VALUE_DEPTH = 10  # bindings followed back from an iterable
 _BUDGET = 400  # expressions looked at per iterable: `x = x + y` chains branch
 _HOLDERS = ("self", "cls")
-_WORDS = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ def _words(expr: Optional[cst.BaseExpression]) -> List[str]:
         name = expr.value
     elif type(expr) is cst.Attribute:
         name = expr.attr.value
-    return _WORDS.findall(name.lower()) if name else []
+    return api.name_words(name) if name else []
 
 
 def article(kind: str) -> str:
@@ -373,7 +371,7 @@ def _name_origin(ctx: "FileContext", name: str, scope: Scope, params: bool, dept
     for binding in bindings:
         node = binding.node
         if binding.kind == "param":
-            if not params or name in _HOLDERS or not api.CONFIG_WORDS.isdisjoint(_WORDS.findall(name.lower())):
+            if not params or name in _HOLDERS or not api.CONFIG_WORDS.isdisjoint(api.name_words(name)):
                 continue
             function = owner.node
             label = function.name.value if type(function) is cst.FunctionDef else "the lambda"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import re
 from typing import FrozenSet, Iterator, List, Sequence, Set, Tuple
 
 from leaklint.analysis.spawning import FAN_OUT_NAMES, SPAWNER_NAMES
@@ -325,12 +324,7 @@ def _io_words(index: AstFile) -> Tuple[FrozenSet[str], bool]:
     if found is None:
         typed = index.project.type_words if index.project is not None else frozenset()
         # qualified names resolve through imports: a package counts where it is imported
-        present = {"builtins"}
-        for node in index.of(ast.Import, ast.ImportFrom):
-            if type(node) is ast.Import:
-                present.update(alias.name.split(".", 1)[0] for alias in node.names)  # type: ignore[attr-defined]
-            elif node.module and not node.level:  # type: ignore[attr-defined]
-                present.add(node.module.split(".", 1)[0])  # type: ignore[attr-defined]
+        present = index.imports[1] | {"builtins"}
         words: Set[str] = set(_IO_METHODS)
         anything = False
         for package, last in _IO_FUNCTIONS:
@@ -367,14 +361,9 @@ def may_reach_io(index: AstFile, call: ast.AST, need: Need) -> bool:
         ids |= index.alias_origins.get(name, frozenset())
     if not words.isdisjoint(ids):
         return True
-    parts = {part for name in ids for part in _split(name)}
+    parts = {part for name in ids for part in io.name_words(name)}
     return any(not verbs.isdisjoint(ids) and not receivers.isdisjoint(parts)
                for _kind, receivers, verbs in io.IO_RECEIVER_CONVENTIONS)
 
 
-def _split(name: str) -> List[str]:
-    return _WORDS.findall(name.lower())  # as analysis.provenance splits a receiver's name
-
-
-_WORDS = re.compile(r"[a-z0-9]+")
 

@@ -192,14 +192,7 @@ def scope(index, site: Site) -> str:
 
 
 def _stored(index, function: ast.AST) -> FrozenSet[str]:
-    memo = index.memo.setdefault("ll3.stored", {})
-    hit = memo.get(function)
-    if hit is None:
-        hit = memo[function] = frozenset(
-            node.id for node in walk_ast(function)  # type: ignore[attr-defined]
-            if type(node) is ast.Name and type(node.ctx) is ast.Store  # type: ignore[attr-defined]
-        )
-    return hit
+    return index.stored_names(function)
 
 
 def need(index, site: Site) -> Need:

@@ -6,6 +6,8 @@ confluent-kafka 2.16, nats-py; see ../shared/API-NOTES.md.
 Each entry's value is what one call opens, as LL102's message says it ("one HTTP request
 per item of `urls`").
 """
+import re
+from typing import List
 
 HTTP = "HTTP request"
 FILE = "file"
@@ -98,6 +100,14 @@ IO_METHODS = {
     "getaddrinfo": CONNECTION, "subprocess_exec": PROCESS, "subprocess_shell": PROCESS,
     "send_and_wait": BROKER, "basic_publish": BROKER,
 }
+
+def name_words(name: str) -> List[str]:
+    """The words of a name as IO_RECEIVER_CONVENTIONS matches them: `self._http_client`
+    -> `http`, `client`."""
+    return _WORDS.findall(name.lower())
+
+
+_WORDS = re.compile(r"[a-z0-9]+")
 
 # When the receiver's class cannot be seen (a parameter, `self._session` set from outside
 # the class): a receiver whose name holds one of these words, called with one of these

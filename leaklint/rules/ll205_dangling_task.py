@@ -6,7 +6,7 @@ from typing import FrozenSet, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
-from leaklint.analysis.calls import terminal_name
+from leaklint.analysis.calls import call_holder, terminal_name
 from leaklint.analysis.guards import function_of
 from leaklint.analysis.spawning import receiver_kind
 from leaklint.analysis.walk import walk
@@ -317,13 +317,9 @@ message says its errors are logged or reported rather than lost."""
             )
 
     def _pending_dropped(self, call: cst.Call) -> bool:
-        stack = self.ctx.stack
-        index = len(stack) - 2
-        if index >= 0 and type(stack[index]) is cst.Await:
-            index -= 1
-        if index < 0:
+        parent = call_holder(self.ctx.stack)
+        if parent is None:
             return False
-        parent = stack[index]
         if type(parent) is cst.Expr:
             return True
         if type(parent) is not cst.Assign or len(parent.targets) != 1:

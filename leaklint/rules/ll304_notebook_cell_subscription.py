@@ -6,7 +6,7 @@ from typing import Dict, List, Optional
 import libcst as cst
 
 from leaklint.analysis import subscribing as subs
-from leaklint.analysis.calls import terminal_name
+from leaklint.analysis.calls import call_holder, terminal_name
 from leaklint.analysis.walk import walk
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.knowledge import last_component
@@ -222,12 +222,7 @@ def _is_name(expr: cst.BaseExpression, name: str) -> bool:
 
 def _bound_name(stack) -> Optional[str]:
     """`broker` for `broker = RedisBroker()` or `broker = await connect_robust()`."""
-    index = len(stack) - 2
-    if index >= 0 and type(stack[index]) is cst.Await:
-        index -= 1
-    if index < 0:
-        return None
-    node = stack[index]
+    node = call_holder(stack)
     if type(node) is cst.Assign and len(node.targets) == 1 and type(node.targets[0].target) is cst.Name:
         return node.targets[0].target.value
     if type(node) is cst.AnnAssign and type(node.target) is cst.Name:

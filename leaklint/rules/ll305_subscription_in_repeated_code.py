@@ -510,7 +510,7 @@ def _receivers(index, site) -> Optional[frozenset]:
     root = func
     while type(root) is ast.Attribute:
         root = root.value  # type: ignore[attr-defined]
-    if type(func) is not ast.Attribute or type(root) is not ast.Name or root.id in _imported(index):  # type: ignore[attr-defined]
+    if type(func) is not ast.Attribute or type(root) is not ast.Name or root.id in index.imports[0]:  # type: ignore[attr-defined]
         return None
     found = {ast.dump(func.value)}  # type: ignore[attr-defined]
     if type(func.value) is ast.Attribute:  # type: ignore[attr-defined]
@@ -520,17 +520,6 @@ def _receivers(index, site) -> Optional[frozenset]:
         found.update(ast.dump(a) for a in node.args)  # type: ignore[attr-defined]
         found.update(ast.dump(k.value) for k in node.keywords)  # type: ignore[attr-defined]
     return frozenset(found)
-
-
-def _imported(index) -> frozenset:
-    found = index.memo.get("imported_names")
-    if found is None:
-        names = set()
-        for node in index.of(ast.Import, ast.ImportFrom):
-            for alias in node.names:  # type: ignore[attr-defined]
-                names.add(alias.asname or alias.name.split(".")[0])
-        found = index.memo["imported_names"] = frozenset(names)
-    return found
 
 
 def _local_defs(index, function: ast.AST) -> frozenset:
